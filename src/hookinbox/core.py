@@ -1,0 +1,191 @@
+"""The sans-IO receiving core: from a neutral request to a neutral reply.
+
+Frameworks appear nowhere here. A shell (ASGI, WSGI, Django, Flask) does only
+this::
+
+    reply = precheck(endpoint, method, content_length)      # before reading the body
+    ... read at most endpoint.max_body bytes ...            # shell I/O
+    reply = run_sync(receive(inbox, endpoint, headers, body, executor))   # or run_async
+
+and turns :class:`Reply` into its framework's response. Verification,
+parsing, id derivation, recording, hand-off and the choice of status all live
+in :func:`receive`, once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from hookinbox.drive import Call, Flow
+from hookinbox.envelope import parse_object
+from hookinbox.errors import (
+    MalformedPayload,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    QueueFull,
+    Rejected,
+    StoreUnavailable,
+    Unavailable,
+)
+from hookinbox.events import Event, EventRecord
+from hookinbox.executors import Executor
+from hookinbox.settings import EndpointSettings
+
+if TYPE_CHECKING:
+    from hookinbox.inbox import Inbox
+
+__all__ = ["ACK", "DUPLICATE", "Reply", "precheck", "receive", "reply_for"]
+
+log = logging.getLogger("hookinbox")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A framework-neutral HTTP answer."""
+
+    status: int
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+    #: the same headers, encoded once, for ASGI
+    raw_headers: tuple[tuple[bytes, bytes], ...] = field(default=(), compare=False)
+
+    @classmethod
+    def json(cls, status: int, obj: object, extra: tuple[tuple[str, str], ...] = ()) -> Reply:
+        body = json.dumps(obj, separators=(", ", ": ")).encode()
+        headers = (("content-type", "application/json"), ("content-length", str(len(body))), *extra)
+        raw = tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers)
+        return cls(status, body, headers, raw)
+
+
+ACK = Reply.json(200, {"received": True})
+DUPLICATE = Reply.json(200, {"received": True, "duplicate": True})
+
+
+def reply_for(exc: Rejected) -> Reply:
+    """The one place where a refusal becomes an HTTP status and body."""
+    extra: tuple[tuple[str, str], ...] = ()
+    if isinstance(exc, Unavailable):
+        extra = (("retry-after", str(exc.retry_after)),)
+    elif isinstance(exc, MethodNotAllowed):
+        extra = (("allow", "POST"),)
+    return Reply.json(exc.status, {"error": exc.code, "detail": exc.detail}, extra)
+
+
+_METHOD_NOT_ALLOWED = reply_for(MethodNotAllowed("webhook endpoints accept POST only"))
+
+
+def precheck(endpoint: EndpointSettings, method: str, content_length: str | None) -> Reply | None:
+    """Refuse before reading the body: wrong method (405), declared size over the limit (413)."""
+    if method != "POST":
+        return _METHOD_NOT_ALLOWED
+    if content_length is not None:
+        try:
+            declared = int(content_length)
+        except ValueError:
+            return reply_for(MalformedPayload(f"invalid Content-Length {content_length[:40]!r}"))
+        if declared > endpoint.max_body:
+            return too_large(endpoint)
+    return None
+
+
+def too_large(endpoint: EndpointSettings) -> Reply:
+    return reply_for(PayloadTooLarge(f"body is larger than {endpoint.max_body} bytes"))
+
+
+def receive(
+    inbox: Inbox,
+    endpoint: EndpointSettings,
+    headers: Mapping[str, str],
+    body: bytes,
+    executor: Executor,
+) -> Flow[Reply]:
+    """Verify, parse, record and hand off one delivery; returns the reply.
+
+    ``headers`` must have lower-cased names. The signature is checked on the
+    exact ``body`` before it is parsed. 200 is answered only once the event is
+    recorded (and, for a store that is not durable, queued).
+    """
+    now = inbox.clock()
+    mapping = endpoint.mapping
+    try:
+        endpoint.verifier.verify(headers, body, now)
+        payload = parse_object(body)
+        event_type = mapping.event_type(payload, headers)
+        event_id = mapping.event_id(payload, headers, body, event_type)
+    except Rejected as exc:
+        log.info("rejected delivery to %s: %s %s", endpoint.name, exc.status, exc.detail)
+        inbox.observe("rejected", endpoint.name, exc.code)
+        return reply_for(exc)
+    sensitive = endpoint.sensitive_headers
+    kept = {k: v for k, v in headers.items() if k not in sensitive}
+    record = EventRecord(
+        endpoint=endpoint.name,
+        id=event_id,
+        type=event_type,
+        body=body if endpoint.store_payload else None,
+        headers=kept,
+        received_at=now,
+        timestamp=mapping.event_timestamp(payload),
+    )
+    store = inbox.store
+    try:
+        new = yield Call(store.record, record, afn=store.arecord, blocking=store.blocking)
+    except Unavailable as exc:
+        log.warning("could not record event %s (%s): %s", event_id, endpoint.name, exc.code)
+        inbox.observe("rejected", endpoint.name, exc.code)
+        return reply_for(exc)
+    except Exception as exc:  # never the message: driver errors may quote the SQL parameters (the body)
+        log.warning("store unavailable recording event %s (%s): %s", event_id, endpoint.name, type(exc).__name__)
+        inbox.observe("rejected", endpoint.name, "store_unavailable")
+        return reply_for(StoreUnavailable("the event could not be recorded", retry_after=inbox.settings.retry_after))
+    if not new:
+        log.debug("duplicate event %s (%s)", event_id, endpoint.name)
+        inbox.observe("duplicate", endpoint.name, event_type)
+        return DUPLICATE
+    event = Event(
+        id=event_id,
+        type=event_type,
+        endpoint=endpoint.name,
+        data=mapping.event_data(payload),
+        payload=payload,
+        headers=kept,
+        received_at=now,
+        timestamp=record.timestamp,
+        body=body,
+    )
+    if not executor.submit(endpoint.name, event_id, event) and not store.durable:
+        # Not kept anywhere that survives: forget it so the sender's retry is not a duplicate.
+        yield Call(store.discard, endpoint.name, event_id, blocking=store.blocking)
+        log.warning("queue full; refused event %s (%s) with 503", event_id, endpoint.name)
+        inbox.observe("rejected", endpoint.name, "queue_full")
+        return reply_for(QueueFull("the processing queue is full", retry_after=inbox.settings.retry_after))
+    log.info("accepted event %s (%s, %s)", event_id, endpoint.name, event_type)
+    inbox.observe("accepted", endpoint.name, event_type)
+    return ACK
+
+
+def lower_headers_from_asgi(raw: list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...]) -> dict[str, str]:
+    """ASGI header pairs to a dict with lower-case names (repeated headers joined by ', ')."""
+    out: dict[str, str] = {}
+    for k, v in raw:
+        name = k.decode("latin-1").lower()
+        value = v.decode("latin-1")
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
+def lower_headers_from_environ(environ: Mapping[str, object]) -> dict[str, str]:
+    """WSGI environ to a dict of lower-case header names."""
+    out: dict[str, str] = {}
+    for k, v in environ.items():
+        if k.startswith("HTTP_"):
+            out[k[5:].replace("_", "-").lower()] = str(v)
+    if environ.get("CONTENT_TYPE"):
+        out["content-type"] = str(environ["CONTENT_TYPE"])
+    if environ.get("CONTENT_LENGTH"):
+        out["content-length"] = str(environ["CONTENT_LENGTH"])
+    return out

@@ -1,0 +1,166 @@
+"""Where an event's id, type, timestamp and data sit in a provider's payload.
+
+Providers disagree: ``{id, type, data}``, ``{event_id, event_type, data}``,
+``{event_name, event_data}`` with no id at all. An :class:`EventMapping` names
+the places with dotted paths (``data.object.id``) or headers, and derives a
+stable id for providers that send none.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hookinbox.errors import ConfigurationError, MalformedPayload
+
+__all__ = ["EventMapping", "lookup", "parse_object"]
+
+_MISSING = object()
+_FIELD = re.compile(r"\{([^{}]+)\}")
+
+
+def lookup(obj: Any, path: str, default: Any = None) -> Any:
+    """Follow a dotted path (``event_data.status``, ``items.0.id``) through dicts and lists."""
+    cur = obj
+    for part in path.split("."):
+        if isinstance(cur, Mapping):
+            if part not in cur:
+                return default
+            cur = cur[part]
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return default
+    return cur
+
+
+def parse_object(body: bytes) -> dict[str, Any]:
+    """Parse the body as one JSON object; anything else is a 400."""
+    if not body:
+        raise MalformedPayload("empty body; expected a JSON object")
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise MalformedPayload("body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise MalformedPayload(f"body is JSON {type(payload).__name__}, expected an object")
+    return payload
+
+
+@dataclass(frozen=True, slots=True)
+class EventMapping:
+    """How to read one provider's envelope.
+
+    The id comes from, in order: ``id_header``; the ``id`` path; ``id_template``
+    (a string, or a table of event-type pattern → template); else it is
+    derived from the body (``derive = "body"``: SHA-256 of the exact bytes,
+    which a retry resends unchanged; ``"json"``: SHA-256 of the canonical JSON,
+    for senders that re-serialise on retry). A template whose field is absent
+    falls back to the derived id rather than collapsing distinct events into
+    one key.
+    """
+
+    id: str | None = "id"
+    type: str | None = "type"
+    timestamp: str | None = None
+    data: str | None = "data"
+    id_header: str | None = None
+    type_header: str | None = None
+    id_template: str | dict[str, str] | None = None
+    derive: str = "body"
+    _templates: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.derive not in ("body", "json"):
+            raise ConfigurationError(f"unknown {self.derive!r}; 'body' or 'json'", key="event.derive")
+        templates: tuple[tuple[str, str], ...] = ()
+        if isinstance(self.id_template, str):
+            templates = (("*", self.id_template),)
+        elif isinstance(self.id_template, dict):
+            templates = tuple(self.id_template.items())
+        object.__setattr__(self, "_templates", templates)
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], key: str) -> EventMapping:
+        allowed = {"id", "type", "timestamp", "data", "id_header", "type_header", "id_template", "derive"}
+        unknown = set(options) - allowed
+        if unknown:
+            raise ConfigurationError(
+                f"unknown option(s) {', '.join(sorted(unknown))}; takes {', '.join(sorted(allowed))}", key=key
+            )
+        kwargs: dict[str, Any] = {}
+        for name in allowed:
+            if name in options:
+                value = options[name]
+                if value == "":
+                    value = None
+                ok = value is None or isinstance(value, str) or (name == "id_template" and isinstance(value, dict))
+                if not ok:
+                    raise ConfigurationError("expected a string", key=f"{key}.{name}")
+                kwargs[name] = value.lower() if name.endswith("_header") and isinstance(value, str) else value
+        return cls(**kwargs)
+
+    def event_type(self, payload: Mapping[str, Any], headers: Mapping[str, str]) -> str:
+        value: Any = _MISSING
+        if self.type_header:
+            value = headers.get(self.type_header, _MISSING)
+        elif self.type:
+            value = lookup(payload, self.type, _MISSING)
+        if value is _MISSING or not isinstance(value, str) or not value:
+            where = f"header {self.type_header}" if self.type_header else f"field {self.type!r}"
+            raise MalformedPayload(f"missing event type ({where})")
+        return value
+
+    def event_id(self, payload: Mapping[str, Any], headers: Mapping[str, str], body: bytes, event_type: str) -> str:
+        if self.id_header:
+            value = headers.get(self.id_header)
+            if not value:
+                raise MalformedPayload(f"missing event id (header {self.id_header})")
+            return value
+        if self.id:
+            value = lookup(payload, self.id, _MISSING)
+            if value is _MISSING or value is None or value == "" or isinstance(value, (dict, list, bool)):
+                raise MalformedPayload(f"missing event id (field {self.id!r})")
+            return str(value)
+        for pattern, template in self._templates:
+            if fnmatch.fnmatchcase(event_type, pattern):
+                rendered = self._render(template, payload)
+                if rendered is not None:
+                    return rendered
+                break
+        return self.derived_id(payload, body)
+
+    def derived_id(self, payload: Mapping[str, Any], body: bytes) -> str:
+        if self.derive == "json":
+            canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+        return "sha256:" + hashlib.sha256(body).hexdigest()
+
+    @staticmethod
+    def _render(template: str, payload: Mapping[str, Any]) -> str | None:
+        missing = False
+
+        def field_value(m: re.Match[str]) -> str:
+            nonlocal missing
+            value = lookup(payload, m.group(1).strip(), _MISSING)
+            if value is _MISSING or value is None or isinstance(value, (dict, list)):
+                missing = True
+                return ""
+            return str(value)
+
+        out = _FIELD.sub(field_value, template)
+        return None if missing else out
+
+    def event_timestamp(self, payload: Mapping[str, Any]) -> str | None:
+        if not self.timestamp:
+            return None
+        value = lookup(payload, self.timestamp)
+        return None if value is None else str(value)
+
+    def event_data(self, payload: dict[str, Any]) -> Any:
+        return lookup(payload, self.data) if self.data else payload

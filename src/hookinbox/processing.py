@@ -1,0 +1,117 @@
+"""Processing one accepted event: claim, run its handlers, settle.
+
+Written once as a sans-IO flow (see :mod:`hookinbox.drive`), run by every
+executor: asyncio tasks, threads, Celery and RQ workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import traceback
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from hookinbox.drive import Call, Flow
+from hookinbox.events import Event, EventRecord
+
+if TYPE_CHECKING:
+    from hookinbox.inbox import Inbox
+
+__all__ = ["process", "sweep"]
+
+log = logging.getLogger("hookinbox.processing")
+
+
+def _error_text(exc: BaseException) -> str:
+    """Exception type and message, capped: stored as ``last_error``, never the body."""
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return text[:2000]
+
+
+def process(inbox: Inbox, endpoint: str, event_id: str, event: Event | None = None) -> Flow[str]:
+    """Claim the event and run its handlers; returns the outcome (``done``, ``retry``, ``dead``, ``skipped``).
+
+    Handler exceptions never escape: they are logged with the event id and
+    turned into a retry (or ``dead`` after ``max_attempts``). Handlers that
+    succeeded are noted, so that a retry runs only the ones that failed.
+    """
+    store = inbox.store
+    ep = inbox.endpoints.get(endpoint)
+    now = inbox.clock()
+    record: EventRecord | None = yield Call(store.claim, endpoint, event_id, now, inbox.settings.lease, blocking=store.blocking)
+    if record is None:
+        return "skipped"  # already done, or another worker holds it
+    if ep is None:
+        yield Call(store.fail, endpoint, event_id, now, f"endpoint {endpoint!r} is not configured", None, blocking=store.blocking)
+        log.error("event %s of unknown endpoint %r marked dead", event_id, endpoint)
+        return "dead"
+    try:
+        if event is None:
+            event = Event.from_record(record, ep.mapping.data)
+        event.attempt = record.attempts
+    except Exception as exc:  # a stored body that no longer parses: nothing to retry
+        yield Call(store.fail, endpoint, event_id, inbox.clock(), _error_text(exc), None, blocking=store.blocking)
+        log.error("event %s (%s) could not be rebuilt from the store: %s", event_id, endpoint, type(exc).__name__)
+        return "dead"
+    handlers = inbox.handlers_for(endpoint, record.type)
+    todo = [(name, fn) for name, fn in handlers if name not in record.handlers_done]
+    errors: list[str] = []
+    for name, fn in todo:
+        try:
+            yield Call(fn, event)
+        except Exception as exc:
+            errors.append(f"{name}: {_error_text(exc)}")
+            log.exception(
+                "handler %s failed on event %s (%s, %s), attempt %d",
+                name, event_id, endpoint, record.type, record.attempts,
+            )
+            continue
+        if len(handlers) > 1:
+            yield Call(store.handler_done, endpoint, event_id, name, blocking=store.blocking)
+    now = inbox.clock()
+    if not errors:
+        yield Call(store.complete, endpoint, event_id, now, blocking=store.blocking)
+        inbox.observe("done", endpoint, record.type)
+        return "done"
+    delay = ep.retry.next_delay(record.attempts, random.random())
+    retry_at = None if delay is None else now + delay
+    yield Call(store.fail, endpoint, event_id, now, "\n".join(errors)[:4000], retry_at, blocking=store.blocking)
+    if retry_at is None:
+        log.error("event %s (%s, %s) is dead after %d attempts", event_id, endpoint, record.type, record.attempts)
+        inbox.observe("dead", endpoint, record.type)
+        return "dead"
+    inbox.observe("retried", endpoint, record.type)
+    return "retry"
+
+
+def sweep(inbox: Inbox, submit: Callable[[str, str], bool], *, recover_after: float, limit: int = 500) -> Flow[int]:
+    """Find events due now (new but never picked up, failed and due, or abandoned) and submit them.
+
+    Stops at the first refusal (queue full): the rest stay due for the next sweep.
+    """
+    store = inbox.store
+    keys: Sequence[tuple[str, str]] = yield Call(
+        store.due, inbox.clock(), recover_after, limit, blocking=store.blocking
+    )
+    n = 0
+    for endpoint, event_id in keys:
+        if not submit(endpoint, event_id):
+            break
+        n += 1
+    if n:
+        log.info("recovered %d due event(s)", n)
+    return n
+
+
+def maintain(inbox: Inbox) -> Flow[Any]:
+    """Retention: drop bodies of finished events past ``retention``; forget done keys past ``dedup_ttl``."""
+    store = inbox.store
+    now = inbox.clock()
+    s = inbox.settings
+    dropped = yield Call(store.drop_bodies, now - s.retention, blocking=store.blocking)
+    from hookinbox.events import Status
+
+    purged = yield Call(store.purge, now - max(s.dedup_ttl, s.retention), (Status.DONE,), blocking=store.blocking)
+    if dropped or purged:
+        log.info("retention: dropped %s bodies, purged %s finished events", dropped, purged)

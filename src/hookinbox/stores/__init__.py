@@ -1,0 +1,143 @@
+"""Stores: where accepted events are recorded, de-duplicated and tracked.
+
+A store is an *inbox*, not only a dedup set: it keeps every accepted event
+with its status, attempts, lease and last error, so that an event that got a
+200 is never lost. Every backend implements :class:`Store`; the contract test
+suite in ``tests/stores/`` runs against each one.
+
+Pick a backend with a URL (:func:`store_from_url`): ``memory://``,
+``sqlite:///path.db``, ``postgresql+psycopg://...``, ``mysql+pymysql://...``,
+``redis://host:6379/0``. Backend modules import their client library lazily,
+so the core needs none of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from hookinbox.errors import ConfigurationError
+from hookinbox.events import EventRecord, Status
+
+__all__ = ["Store", "StoreStats", "register_store", "store_from_url"]
+
+StoreStats = dict[str, dict[str, int]]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The inbox. All times are Unix seconds passed in by the caller (testable clocks).
+
+    Concurrency contract: :meth:`record` is atomic on ``(endpoint, id)``: of
+    any number of concurrent calls with one key (threads, tasks, processes
+    sharing the store), exactly one returns True. :meth:`claim` is atomic too:
+    one claimer wins an event until its lease expires.
+
+    A store that is down raises :class:`~hookinbox.errors.StoreUnavailable`
+    (or any exception: the caller answers 503 either way).
+    """
+
+    #: True when a recorded event survives the process (SQL, Redis); the memory store is not.
+    durable: bool
+    #: True when calls do network or disk I/O and must not run on an event loop thread.
+    blocking: bool
+
+    def record(self, record: EventRecord) -> bool:
+        """Keep ``record`` as ``pending`` if its key is new. True if new, False for a duplicate."""
+
+    async def arecord(self, record: EventRecord) -> bool:
+        """:meth:`record` for the event loop. Must not block the loop (batch or use an async client)."""
+
+    def discard(self, endpoint: str, event_id: str) -> None:
+        """Forget a just-recorded event that could not be queued (so its retry is not a duplicate)."""
+
+    def claim(self, endpoint: str, event_id: str, now: float, lease: float) -> EventRecord | None:
+        """Take the event for processing if it is claimable, else None.
+
+        Claimable: ``pending``; ``failed`` with ``next_attempt_at <= now``; or
+        ``processing`` with ``lease_until <= now`` (its worker died). Claiming
+        sets ``processing``, ``lease_until = now + lease`` and ``attempts += 1``,
+        and returns the updated record (with its body).
+        """
+
+    def due(self, now: float, recover_after: float, limit: int) -> list[tuple[str, str]]:
+        """Keys worth claiming now: ``pending`` received before ``now - recover_after``,
+        ``failed`` with ``next_attempt_at <= now``, ``processing`` with an expired lease."""
+
+    def handler_done(self, endpoint: str, event_id: str, handler: str) -> None:
+        """Note that one handler of the event succeeded (a retry skips it)."""
+
+    def complete(self, endpoint: str, event_id: str, now: float) -> None:
+        """``processing`` → ``done``."""
+
+    def fail(self, endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> None:
+        """``processing`` → ``failed`` (to be claimed at ``retry_at``), or ``dead`` when ``retry_at`` is None."""
+
+    def get(self, endpoint: str, event_id: str) -> EventRecord | None:
+        """One record, with its body."""
+
+    def find(self, event_id: str) -> list[EventRecord]:
+        """Records with this id in any endpoint (ids are only unique per endpoint)."""
+
+    def list(
+        self,
+        *,
+        endpoint: str | None = None,
+        status: Status | None = None,
+        type: str | None = None,
+        limit: int = 50,
+    ) -> list[EventRecord]:
+        """Newest first, without bodies."""
+
+    def replay(self, endpoint: str, event_id: str, now: float) -> bool:
+        """Make a ``dead``/``failed``/``done`` event ``pending`` again with fresh attempts.
+
+        Handlers that already succeeded on a dead or failed event are kept as
+        done (only the failing ones run again); replaying a ``done`` event runs
+        every handler again. False if there is no such event or it is in flight.
+        """
+
+    def purge(self, before: float, statuses: Sequence[Status] = (Status.DONE, Status.DEAD)) -> int:
+        """Delete records with these statuses received before ``before``; returns how many."""
+
+    def drop_bodies(self, before: float) -> int:
+        """Forget the bodies of finished events received before ``before`` (retention); keeps the keys."""
+
+    def stats(self) -> StoreStats:
+        """``{endpoint: {status: count}}``."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+_BACKENDS: dict[str, str] = {
+    "memory": "hookinbox.stores.memory:MemoryStore",
+    "sqlite": "hookinbox.stores.sql:SQLStore",
+    "postgresql": "hookinbox.stores.sql:SQLStore",
+    "postgres": "hookinbox.stores.sql:SQLStore",
+    "mysql": "hookinbox.stores.sql:SQLStore",
+    "mariadb": "hookinbox.stores.sql:SQLStore",
+    "redis": "hookinbox.stores.redis:RedisStore",
+    "rediss": "hookinbox.stores.redis:RedisStore",
+}
+
+
+def register_store(scheme: str, target: str) -> None:
+    """Map a URL scheme to ``"module:Class"``; the class is built as ``Class.from_url(url, **options)``."""
+    _BACKENDS[scheme] = target
+
+
+def store_from_url(url: str, **options: Any) -> Store:
+    """Build the store a URL names. ``options`` come from the settings (``dedup_ttl``, ``store_options``, ...)."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+    target = _BACKENDS.get(scheme)
+    if target is None:
+        raise ConfigurationError(
+            f"unknown store URL scheme {scheme!r}; one of {', '.join(sorted(_BACKENDS))}", key="hookinbox.store"
+        )
+    module_name, _, cls_name = target.partition(":")
+    module = importlib.import_module(module_name)
+    cls = getattr(module, cls_name)
+    store: Store = cls.from_url(url, **options)
+    return store

@@ -1,0 +1,152 @@
+"""HMAC signatures over the raw body: ``hmac-sha256`` (and sha1, sha512).
+
+Options (``verify`` table)::
+
+    scheme    = "hmac-sha256"            # or hmac-sha1, hmac-sha512, or "hmac" with algorithm=
+    header    = "X-Cimplify-Signature"
+    encoding  = "hex"                    # or "base64"
+    prefix    = "sha256="                # optional, stripped before comparing
+    secrets   = ["...", "..."]           # any one may match (rotation)
+    timestamp_header = "X-Timestamp"     # optional: sign "{timestamp}{separator}{body}"
+    separator = "."                      # with timestamp_header
+    tolerance = "5m"                     # with timestamp_header: reject older/newer deliveries
+
+Every candidate secret is compared with :func:`hmac.compare_digest`, and all
+are tried even after a match, so timing does not reveal which one matched.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+from hookinbox.errors import AuthenticationFailed, ConfigurationError
+from hookinbox.units import parse_duration
+from hookinbox.verifiers import Verifier, register_scheme
+from hookinbox.verifiers._options import header_name, secret_list, take
+
+_ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+
+
+class HmacVerifier:
+    """HMAC of the exact received bytes (optionally prefixed by a signed timestamp)."""
+
+    def __init__(
+        self,
+        *,
+        header: str,
+        secrets: list[bytes],
+        algorithm: str = "sha256",
+        encoding: str = "hex",
+        prefix: str = "",
+        timestamp_header: str | None = None,
+        separator: str = ".",
+        tolerance: float = 300.0,
+    ) -> None:
+        self.header = header.lower()
+        self.secrets = list(secrets)
+        self.digestmod = _ALGORITHMS[algorithm]
+        self.encoding = encoding
+        self.prefix = prefix
+        self.timestamp_header = timestamp_header.lower() if timestamp_header else None
+        self.separator = separator.encode()
+        self.tolerance = tolerance
+        self.sensitive_headers = frozenset()
+
+    def _decode(self, signature: str) -> bytes:
+        if self.prefix:
+            if not signature.startswith(self.prefix):
+                raise AuthenticationFailed(f"signature in {self.header} lacks the {self.prefix!r} prefix")
+            signature = signature[len(self.prefix) :]
+        signature = signature.strip()
+        try:
+            if self.encoding == "hex":
+                return bytes.fromhex(signature)
+            return base64.b64decode(signature, validate=True)
+        except (ValueError, binascii.Error):
+            raise AuthenticationFailed(f"signature in {self.header} is not {self.encoding}") from None
+
+    def verify(self, headers: Mapping[str, str], body: bytes, now: float) -> None:
+        signature = headers.get(self.header)
+        if not signature:
+            raise AuthenticationFailed(f"missing {self.header} header")
+        given = self._decode(signature)
+        message = body
+        if self.timestamp_header is not None:
+            stamp = headers.get(self.timestamp_header)
+            if not stamp:
+                raise AuthenticationFailed(f"missing {self.timestamp_header} header")
+            try:
+                sent = float(stamp)
+            except ValueError:
+                raise AuthenticationFailed(f"{self.timestamp_header} is not a Unix time") from None
+            if abs(now - sent) > self.tolerance:
+                raise AuthenticationFailed(
+                    f"{self.timestamp_header} is outside the {int(self.tolerance)} s tolerance (replayed or clock skew)"
+                )
+            message = stamp.encode() + self.separator + body
+        matched = False
+        for secret in self.secrets:  # no early exit: constant work whichever secret matches
+            expected = hmac.new(secret, message, self.digestmod).digest()
+            matched |= hmac.compare_digest(expected, given)
+        if not matched:
+            raise AuthenticationFailed(f"signature in {self.header} does not match")
+
+
+_OPTIONS = {"header", "encoding", "prefix", "secrets", "algorithm", "timestamp_header", "separator", "tolerance"}
+
+
+def _build(options: dict[str, Any], key: str, algorithm: str | None) -> Verifier:
+    take(options, _OPTIONS, key)
+    algo = str(options.get("algorithm", algorithm or "sha256")).lower()
+    if algo not in _ALGORITHMS:
+        raise ConfigurationError(f"unknown {algo!r}; one of sha1, sha256, sha512", key=f"{key}.algorithm")
+    encoding = str(options.get("encoding", "hex")).lower()
+    if encoding not in ("hex", "base64"):
+        raise ConfigurationError(f"unknown {encoding!r}; 'hex' or 'base64'", key=f"{key}.encoding")
+    try:
+        tolerance = parse_duration(options.get("tolerance", "5m"))
+    except ValueError as exc:
+        raise ConfigurationError(str(exc), key=f"{key}.tolerance") from None
+    return HmacVerifier(
+        header=header_name(options, None, key),
+        secrets=secret_list(options, key),
+        algorithm=algo,
+        encoding=encoding,
+        prefix=str(options.get("prefix", "")),
+        timestamp_header=options.get("timestamp_header"),
+        separator=str(options.get("separator", ".")),
+        tolerance=tolerance,
+    )
+
+
+@register_scheme("hmac")
+def _hmac(options: dict[str, Any], key: str) -> Verifier:
+    return _build(options, key, None)
+
+
+@register_scheme("hmac-sha1")
+def _hmac_sha1(options: dict[str, Any], key: str) -> Verifier:
+    return _build(options, key, "sha1")
+
+
+@register_scheme("hmac-sha256")
+def _hmac_sha256(options: dict[str, Any], key: str) -> Verifier:
+    return _build(options, key, "sha256")
+
+
+@register_scheme("hmac-sha512")
+def _hmac_sha512(options: dict[str, Any], key: str) -> Verifier:
+    return _build(options, key, "sha512")
+
+
+def sign(secret: str | bytes, body: bytes, *, algorithm: str = "sha256", encoding: str = "hex", prefix: str = "") -> str:
+    """The header value a sender of this scheme would send (for tests and ``hookinbox send``)."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    digest = hmac.new(key, body, _ALGORITHMS[algorithm]).digest()
+    text = digest.hex() if encoding == "hex" else base64.b64encode(digest).decode()
+    return prefix + text
