@@ -32,6 +32,13 @@ class Verifier(Protocol):
         schemes that sign a timestamp.
         """
 
+    def headers_for(self, body: bytes, now: float) -> dict[str, str]:
+        """The headers the provider would send with ``body`` (signed with the first secret).
+
+        Used by ``hookinbox send``, :mod:`hookinbox.testing` and the tests, so
+        that signing and verifying live side by side in one module.
+        """
+
 
 VerifierFactory = Callable[[dict[str, Any], str], Verifier]
 

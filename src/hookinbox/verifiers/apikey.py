@@ -29,6 +29,7 @@ class ApiKeyVerifier:
         self.header = header.lower()
         # Compare digests so that the comparison time does not depend on the key length either.
         self._digests = [hashlib.sha256(k).digest() for k in keys]
+        self._first = keys[0].decode("utf-8")
         self.sensitive_headers = frozenset({self.header})
 
     def verify(self, headers: Mapping[str, str], body: bytes, now: float) -> None:
@@ -41,6 +42,9 @@ class ApiKeyVerifier:
             matched |= hmac.compare_digest(expected, digest)
         if not matched:
             raise AuthenticationFailed(f"{self.header} does not match")
+
+    def headers_for(self, body: bytes, now: float) -> dict[str, str]:
+        return {self.header: self._first}
 
 
 @register_scheme("api-key", "apikey")

@@ -96,6 +96,18 @@ class HmacVerifier:
         if not matched:
             raise AuthenticationFailed(f"signature in {self.header} does not match")
 
+    def headers_for(self, body: bytes, now: float) -> dict[str, str]:
+        message = body
+        out: dict[str, str] = {}
+        if self.timestamp_header is not None:
+            stamp = str(int(now))
+            out[self.timestamp_header] = stamp
+            message = stamp.encode() + self.separator + body
+        digest = hmac.new(self.secrets[0], message, self.digestmod).digest()
+        text = digest.hex() if self.encoding == "hex" else base64.b64encode(digest).decode()
+        out[self.header] = self.prefix + text
+        return out
+
 
 _OPTIONS = {"header", "encoding", "prefix", "secrets", "algorithm", "timestamp_header", "separator", "tolerance"}
 
