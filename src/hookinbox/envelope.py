@@ -133,7 +133,7 @@ class EventMapping:
             value = _first_header(headers, self.id_header, None)
             if not value:
                 raise MalformedPayload(f"missing event id (header {self.id_header})")
-            return value
+            return str(value)
         if self.id:
             value = lookup(payload, self.id, _MISSING)
             if value is _MISSING or value is None or value == "" or isinstance(value, (dict, list, bool)):

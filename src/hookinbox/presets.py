@@ -145,7 +145,12 @@ _NIMBUS = Preset(
                 "tracking_url": "https://tracking.example.com/1Z999AA10123456784",
                 "shipping_partner": "FedEx",
                 "delivery_method": "next-day",
-                "delivery_location": {"address": "456 Oak Ave", "city": "Austin", "state": "TX", "postal_code": "78702"},
+                "delivery_location": {
+                    "address": "456 Oak Ave",
+                    "city": "Austin",
+                    "state": "TX",
+                    "postal_code": "78702",
+                },
                 "notes": "Signature required",
                 "barcode_url": "https://example.com/barcode.png",
                 "shipping_label": "https://example.com/label.pdf",
@@ -200,7 +205,12 @@ _NOVAMED = Preset(
                 "tracking_number": "1Z999AA10123456784",
                 "carrier": "UPS",
                 "estimated_delivery": "2025-01-18",
-                "shipping_address": {"line1": "123 Main Street", "city": "San Francisco", "state": "CA", "zip": "94102"},
+                "shipping_address": {
+                    "line1": "123 Main Street",
+                    "city": "San Francisco",
+                    "state": "CA",
+                    "zip": "94102",
+                },
             },
         },
         {
@@ -390,8 +400,16 @@ _GITHUB = Preset(
         },
     ),
     sample_headers=(
-        {"X-GitHub-Event": "ping", "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958", "X-GitHub-Hook-ID": "123456"},
-        {"X-GitHub-Event": "push", "X-GitHub-Delivery": "8f2e6b1c-3a5d-11ee-9a6b-0242ac120002", "X-GitHub-Hook-ID": "123456"},
+        {
+            "X-GitHub-Event": "ping",
+            "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+            "X-GitHub-Hook-ID": "123456",
+        },
+        {
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": "8f2e6b1c-3a5d-11ee-9a6b-0242ac120002",
+            "X-GitHub-Hook-ID": "123456",
+        },
     ),
     notes="No automatic retries: after a 5xx or a timeout the delivery is lost until redelivered by hand.",
 )
@@ -401,7 +419,13 @@ _SHOPIFY = Preset(
     provider="Shopify",
     doc="shopify.dev webhooks: base64 X-Shopify-Hmac-Sha256; X-Shopify-Webhook-Id; X-Shopify-Topic",
     verify={"scheme": "shopify"},
-    event={"id": None, "type": None, "id_header": "x-shopify-webhook-id", "type_header": "x-shopify-topic", "data": None},
+    event={
+        "id": None,
+        "type": None,
+        "id_header": "x-shopify-webhook-id",
+        "type_header": "x-shopify-topic",
+        "data": None,
+    },
     # 1 s to connect, 5 s in all.
     ack_budget=5.0,
     # "8 times over 4 hours" with exponential backoff (changelog 2024-09-10); the steps are not published.

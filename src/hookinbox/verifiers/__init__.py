@@ -69,16 +69,14 @@ def build_verifier(options: dict[str, Any], key: str) -> Verifier:
         raise ConfigurationError(f"missing; one of {', '.join(sorted(SCHEMES))}", key=f"{key}.scheme")
     factory = SCHEMES.get(scheme.lower())
     if factory is None:
-        raise ConfigurationError(
-            f"unknown scheme {scheme!r}; one of {', '.join(sorted(SCHEMES))}", key=f"{key}.scheme"
-        )
+        raise ConfigurationError(f"unknown scheme {scheme!r}; one of {', '.join(sorted(SCHEMES))}", key=f"{key}.scheme")
     return factory(options, key)
 
 
 # Register the built-in schemes.
 from hookinbox.verifiers import apikey as _apikey  # noqa: E402,F401
-from hookinbox.verifiers import hmac as _hmac  # noqa: E402,F401
 from hookinbox.verifiers import github as _github  # noqa: E402,F401
+from hookinbox.verifiers import hmac as _hmac  # noqa: E402,F401
 from hookinbox.verifiers import shopify as _shopify  # noqa: E402,F401
 from hookinbox.verifiers import slack as _slack  # noqa: E402,F401
 from hookinbox.verifiers import standard_webhooks as _standard_webhooks  # noqa: E402,F401

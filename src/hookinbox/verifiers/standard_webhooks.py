@@ -63,7 +63,9 @@ def decode_secret(secret: str | bytes) -> bytes:
 class StandardWebhooksVerifier:
     """``webhook-id`` / ``webhook-timestamp`` / ``webhook-signature: v1,<base64> ...``."""
 
-    def __init__(self, *, keys: list[bytes], tolerance: float = DEFAULT_TOLERANCE, header_prefix: str = "webhook") -> None:
+    def __init__(
+        self, *, keys: list[bytes], tolerance: float = DEFAULT_TOLERANCE, header_prefix: str = "webhook"
+    ) -> None:
         self.keys = list(keys)
         self.tolerance = tolerance
         #: the spelling ``headers_for`` uses: "webhook" or "svix"
@@ -117,7 +119,9 @@ def _build(options: dict[str, Any], key: str, header_prefix: str) -> Verifier:
         try:
             keys.append(decode_secret(raw))
         except ValueError as exc:
-            raise ConfigurationError(f"{exc}; expected whsec_<base64> as the sender shows it", key=f"{key}.secrets") from None
+            raise ConfigurationError(
+                f"{exc}; expected whsec_<base64> as the sender shows it", key=f"{key}.secrets"
+            ) from None
     return StandardWebhooksVerifier(keys=keys, tolerance=tolerance_option(options, key), header_prefix=header_prefix)
 
 
