@@ -80,7 +80,9 @@ def test_header_id_is_derived_from_the_body_unless_given() -> None:
 def test_standard_webhooks_event_id_is_the_signed_webhook_id() -> None:
     """Choosing event_id for Standard Webhooks re-signs with that id, which becomes the event id."""
     s = settings()
-    d = signed_delivery("standard-webhooks", PRESETS["standard-webhooks"].samples[0], settings=s, event_id="msg_x", now=NOW)
+    d = signed_delivery(
+        "standard-webhooks", PRESETS["standard-webhooks"].samples[0], settings=s, event_id="msg_x", now=NOW
+    )
     s.endpoints["standard-webhooks"].verifier.verify(d.headers, d.body, NOW)
     assert s.endpoints["standard-webhooks"].mapping.event_id({}, d.headers, d.body, "t") == "msg_x"
 
@@ -142,7 +144,9 @@ def test_slack_url_verification_is_answered_with_the_challenge() -> None:
     """A signed url_verification gets 200 with its challenge and is not recorded; unsigned gets 401."""
     inbox = Inbox(settings(), clock=lambda: NOW)
     ep = inbox.endpoints["slack"]
-    body = encode({"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"})
+    body = encode(
+        {"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"}
+    )
     headers = sign("slack", body, inbox=inbox)
     reply = run_sync(receive(inbox, ep, headers, body, None))  # type: ignore[arg-type]
     assert reply.status == 200
