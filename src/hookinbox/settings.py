@@ -66,7 +66,7 @@ class RetryPolicy:
         """Seconds before the next attempt after failed ``attempt``, or None when dead."""
         if attempt >= self.max_attempts:
             return None
-        ceiling = min(self.max_delay, self.delay * (2 ** (attempt - 1)))
+        ceiling: float = min(self.max_delay, self.delay * (2 ** (attempt - 1)))
         return ceiling * rand
 
 
@@ -369,7 +369,7 @@ def _endpoint(
         hint = f"; set {' or '.join(dict.fromkeys(missing))}" if missing else ""
         raise ConfigurationError(f"empty{hint}", key=secret_key)
     if "secrets" not in verify:
-        env_hint = f"; e.g. secret = \"${{{preset.secret_env}}}\"" if preset else ""
+        env_hint = f'; e.g. secret = "${{{preset.secret_env}}}"' if preset else ""
         raise ConfigurationError(f"no secret configured{env_hint}", key=f"{key}.secret")
     verify["secrets"] = [s for s in secrets if s]
     verifier = build_verifier(verify, f"{key}.verify")
@@ -378,11 +378,11 @@ def _endpoint(
     handlers: dict[str, tuple[str, ...]] = {}
     raw_handlers = raw.get("handlers", {})
     if not isinstance(raw_handlers, Mapping):
-        raise ConfigurationError("expected a table of event type = \"module:function\"", key=f"{key}.handlers")
+        raise ConfigurationError('expected a table of event type = "module:function"', key=f"{key}.handlers")
     for pattern, refs in raw_handlers.items():
         refs_list = [refs] if isinstance(refs, str) else refs
         if not isinstance(refs_list, list) or not all(isinstance(r, str) and ":" in r for r in refs_list):
-            raise ConfigurationError("expected \"module:function\" or a list of them", key=f"{key}.handlers.{pattern}")
+            raise ConfigurationError('expected "module:function" or a list of them', key=f"{key}.handlers.{pattern}")
         handlers[str(pattern)] = tuple(refs_list)
 
     try:
