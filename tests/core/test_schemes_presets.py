@@ -154,3 +154,22 @@ def test_slack_url_verification_is_answered_with_the_challenge() -> None:
     assert list(inbox.store.list(limit=10)) == []
     tampered = run_sync(receive(inbox, ep, headers, body + b" ", None))  # type: ignore[arg-type]
     assert tampered.status == 401
+
+
+def test_testing_module_imports_no_http_library() -> None:
+    """hookinbox.testing and every verifier import without httpx, werkzeug or any framework."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import hookinbox
+
+    code = (
+        "import sys, hookinbox.testing, hookinbox.verifiers;"
+        " print(sorted(m for m in sys.modules if m.split('.')[0] in"
+        " {'httpx', 'werkzeug', 'starlette', 'flask', 'django', 'pytest', 'stripe', 'svix', 'standardwebhooks'}))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(hookinbox.__file__).resolve().parent.parent)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "[]"

@@ -137,7 +137,7 @@ class WebhookClient:
         delivery: Delivery | str,
         event_id: str | None = None,
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the same signature as wait()
+        timeout: float = 5.0,
     ) -> EventRecord:
         """:meth:`wait` for async code: yields to the loop, where the handlers run."""
         endpoint, key = self._key(delivery, event_id)
