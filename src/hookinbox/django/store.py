@@ -106,10 +106,11 @@ class DjangoStore:
         return [(e, i) for e, i in rows.values_list("endpoint", "event_id")[:limit]]
 
     def handler_done(self, endpoint: str, event_id: str, handler: str) -> None:
-        with transaction.atomic(using=self.alias):
-            row = self._key(endpoint, event_id).select_for_update().only("pk", "handlers_done").first()
-            if row is not None and handler not in row.handlers_done:
-                self._rows().filter(pk=row.pk).update(handlers_done=[*row.handlers_done, handler])
+        # Only the lease holder writes this field, so a read then a write is safe without a
+        # read-then-write transaction (which SQLite in WAL mode refuses with "database is locked").
+        row = self._key(endpoint, event_id).only("pk", "handlers_done").first()
+        if row is not None and handler not in row.handlers_done:
+            self._rows().filter(pk=row.pk).update(handlers_done=[*row.handlers_done, handler])
 
     def complete(self, endpoint: str, event_id: str, now: float) -> None:
         self._key(endpoint, event_id).filter(status=Status.PROCESSING.value).update(
