@@ -16,8 +16,8 @@ inbox = Inbox.from_file(os.environ.get("HOOKINBOX_SETTINGS", Path(__file__).with
 
 
 @inbox.on("*")
-async def record_event(event):
-    """Every event of every endpoint: append one line to $EXAMPLE_EVENTS_LOG (or log it)."""
+def record_event(event):
+    """Every event of every endpoint (a sync handler runs in a thread): one line to $EXAMPLE_EVENTS_LOG."""
     line = json.dumps({"endpoint": event.endpoint, "id": event.id, "type": event.type})
     path = os.environ.get("EXAMPLE_EVENTS_LOG")
     if path:

@@ -20,7 +20,13 @@ from hookinbox.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-SECRET_VARS = ("NIMBUS_WEBHOOK_SECRET", "NIMBUS_API_KEY", "NOVAMED_WEBHOOK_SECRET", "WEBHOOK_SECRET", "CIMPLIFY_WEBHOOK_SECRET")
+SECRET_VARS = (
+    "NIMBUS_WEBHOOK_SECRET",
+    "NIMBUS_API_KEY",
+    "NOVAMED_WEBHOOK_SECRET",
+    "WEBHOOK_SECRET",
+    "CIMPLIFY_WEBHOOK_SECRET",
+)
 
 
 @dataclass(frozen=True)

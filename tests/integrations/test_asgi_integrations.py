@@ -9,20 +9,21 @@ from typing import Any
 
 import pytest
 from integration_helpers import check_refusals, lifespan_of, seed_deliveries
+
 from seeds import settings_dict
 
 pytest.importorskip("starlette")
 pytest.importorskip("fastapi")
-import httpx  # noqa: E402
-from fastapi import FastAPI, Request  # noqa: E402
-from starlette.applications import Starlette  # noqa: E402
-from starlette.responses import JSONResponse  # noqa: E402
-from starlette.routing import Mount, Route  # noqa: E402
+import httpx
+from fastapi import FastAPI, Request
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
 
-import hookinbox.fastapi  # noqa: E402
-import hookinbox.starlette  # noqa: E402
-from hookinbox import Inbox  # noqa: E402
-from hookinbox.asgi import WebhookMiddleware  # noqa: E402
+import hookinbox.fastapi
+import hookinbox.starlette
+from hookinbox import Inbox
+from hookinbox.asgi import WebhookMiddleware
 
 
 async def echo(request: Request) -> JSONResponse:
@@ -71,7 +72,9 @@ def test_refusals_duplicates_and_pass_through(make: Callable[[Inbox], Any]) -> N
             loop = asyncio.get_running_loop()
 
             def request(method: str, path: str, body: bytes, headers: dict[str, str]) -> Any:
-                fut = asyncio.run_coroutine_threadsafe(client.request(method, path, content=body, headers=headers), loop)
+                fut = asyncio.run_coroutine_threadsafe(
+                    client.request(method, path, content=body, headers=headers), loop
+                )
                 r = fut.result(10)
                 return r.status_code, r.json(), dict(r.headers)
 

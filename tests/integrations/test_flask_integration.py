@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from integration_helpers import check_refusals, seed_deliveries, wait_for
+
 from seeds import PROVIDERS, settings_dict
 
 flask = pytest.importorskip("flask")
@@ -87,7 +88,7 @@ def test_settings_from_a_toml_path_and_handler_after_init(ext: HookInbox, tmp_pa
     app = make_app(ext, str(toml))
     done = threading.Event()
     ext.on("*", endpoint=p.endpoint)(lambda event: done.set())
-    payload, body = p.bodies()[0]
+    _payload, body = p.bodies()[0]
     r = app.test_client().post(p.path, data=body, headers=p.headers(body))
     assert r.status_code == 200
     assert done.wait(10)

@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path
-
 from shipping.views import echo, index
 
 urlpatterns = [

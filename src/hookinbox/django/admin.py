@@ -59,4 +59,6 @@ class InboxEventAdmin(admin.ModelAdmin):
         skipped = queryset.count() - n
         self.message_user(request, f"Replayed {n} event(s).", messages.SUCCESS)
         if skipped:
-            self.message_user(request, f"{skipped} event(s) were pending or in flight and left alone.", messages.WARNING)
+            self.message_user(
+                request, f"{skipped} event(s) were pending or in flight and left alone.", messages.WARNING
+            )

@@ -15,9 +15,7 @@ class InboxEvent(models.Model):
     endpoint = models.CharField(max_length=100)
     event_id = models.CharField("event id", max_length=255)
     type = models.CharField(max_length=255)
-    status = models.CharField(
-        max_length=16, choices=[(s.value, s.value) for s in Status], default=Status.PENDING.value
-    )
+    status = models.CharField(max_length=16, choices=[(s.value, s.value) for s in Status], default=Status.PENDING.value)
     attempts = models.PositiveIntegerField(default=0)
     received_at = models.FloatField()
     updated_at = models.FloatField(default=0.0)

@@ -32,7 +32,9 @@ class DjangoStore:
     durable = True
     blocking = True
 
-    def __init__(self, alias: str = "default", *, dedup_ttl: float = 7 * 86400.0, clock: Callable[[], float] = time.time):
+    def __init__(
+        self, alias: str = "default", *, dedup_ttl: float = 7 * 86400.0, clock: Callable[[], float] = time.time
+    ):
         self.alias = alias
         self.dedup_ttl = dedup_ttl
         self.clock = clock
@@ -162,7 +164,7 @@ class DjangoStore:
         with transaction.atomic(using=self.alias):
             n = key.filter(status=Status.DONE.value).update(handlers_done=[], **fresh)
             n += key.filter(status__in=[Status.DEAD.value, Status.FAILED.value]).update(**fresh)
-        return n > 0
+        return bool(n > 0)
 
     def purge(self, before: float, statuses: Sequence[Status] = (Status.DONE, Status.DEAD)) -> int:
         wanted = [Status(s).value for s in statuses]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 
-from django.http import HttpRequest, HttpResponse, RawPostDataException
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
+from django.http import HttpRequest, HttpResponse, RawPostDataException
 from django.views.decorators.csrf import csrf_exempt
 
 from hookinbox.core import Reply, lower_headers_from_environ, precheck, receive, reply_for, too_large

@@ -12,9 +12,10 @@ import pytest
 
 pytest.importorskip("django")
 
-import django  # noqa: E402
-from django.conf import settings  # noqa: E402
-from seeds import PROVIDERS  # noqa: E402
+import django
+from django.conf import settings
+
+from seeds import PROVIDERS
 
 _TMP = Path(tempfile.mkdtemp(prefix="hookinbox-dj-"))
 

@@ -11,8 +11,13 @@ from hookinbox.events import EventRecord, Status
 
 def rec(event_id: str, t: float = 100.0, endpoint: str = "shop") -> EventRecord:
     return EventRecord(
-        endpoint=endpoint, id=event_id, type="order.created", body=b'{"id": "x"}', headers={"h": "v"},
-        received_at=t, timestamp="2024-01-15T10:30:00Z",
+        endpoint=endpoint,
+        id=event_id,
+        type="order.created",
+        body=b'{"id": "x"}',
+        headers={"h": "v"},
+        received_at=t,
+        timestamp="2024-01-15T10:30:00Z",
     )
 
 
@@ -47,7 +52,11 @@ def exercise_store(store_cls: Any) -> None:
     assert got is not None and got.body == b'{"id": "x"}' and got.headers == {"h": "v"} and got.status is Status.PENDING
     # claim: one winner until the lease expires
     claimed = store.claim("shop", "a", 200.0, 30.0)
-    assert claimed is not None and (claimed.status, claimed.attempts, claimed.lease_until) == (Status.PROCESSING, 1, 230.0)
+    assert claimed is not None and (claimed.status, claimed.attempts, claimed.lease_until) == (
+        Status.PROCESSING,
+        1,
+        230.0,
+    )
     assert store.claim("shop", "a", 210.0, 30.0) is None
     assert store.due(220.0, 0.0, 10) == []
     assert store.due(231.0, 0.0, 10) == [("shop", "a")]

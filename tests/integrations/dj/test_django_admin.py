@@ -19,7 +19,9 @@ CHANGELIST = "/admin/hookinbox/inboxevent/"
 
 @pytest.fixture
 def admin_client() -> Client:
-    user = User.objects.filter(username="admin").first() or User.objects.create_superuser("admin", "a@example.com", "pw")
+    user = User.objects.filter(username="admin").first() or User.objects.create_superuser(
+        "admin", "a@example.com", "pw"
+    )
     client = Client()
     client.force_login(user)
     return client

@@ -8,13 +8,13 @@ import types
 from typing import Any
 
 import pytest
-from conftest import hookinbox_settings
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import Client, override_settings
 from hookinbox_testapp import webhooks
 from integration_helpers import check_refusals, seed_deliveries, wait_for
 
+from conftest import hookinbox_settings
 from hookinbox import Inbox
 from hookinbox.django import get_inbox, on
 from hookinbox.django.apps import check_settings
@@ -91,10 +91,8 @@ def test_check_flags_a_missing_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     with override_settings(HOOKINBOX=broken):
         errors = check_settings()
         assert [e.id for e in errors] == ["hookinbox.E001"]
-        assert errors[0].msg == (
-            "settings.HOOKINBOX: endpoints.shop.secret: empty; set HOOKINBOX_TEST_UNSET_SECRET"
-        )
-        with pytest.raises(SystemCheckError, match="endpoints.shop.secret: empty; set HOOKINBOX_TEST_UNSET_SECRET"):
+        assert errors[0].msg == ("settings.HOOKINBOX: endpoints.shop.secret: empty; set HOOKINBOX_TEST_UNSET_SECRET")
+        with pytest.raises(SystemCheckError, match=r"endpoints\.shop\.secret: empty; set HOOKINBOX_TEST_UNSET_SECRET"):
             call_command("check")
     assert check_settings() == []
 
@@ -105,7 +103,9 @@ def test_check_flags_handler_import_errors_and_missing_settings() -> None:
     broken["endpoints"]["shop"]["handlers"] = {"*": "no_such_module_for_hookinbox:handle"}
     with override_settings(HOOKINBOX=broken):
         errors = check_settings()
-        assert [e.id for e in errors] == ["hookinbox.E002"] and "cannot import 'no_such_module_for_hookinbox'" in errors[0].msg
+        assert [e.id for e in errors] == [
+            "hookinbox.E002"
+        ] and "cannot import 'no_such_module_for_hookinbox'" in errors[0].msg
     with override_settings(HOOKINBOX=None):
         errors = check_settings()
         assert [e.id for e in errors] == ["hookinbox.E001"] and "HOOKINBOX: not set" in errors[0].msg

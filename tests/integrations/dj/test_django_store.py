@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
 from store_checks import exercise_store
 
 from hookinbox.django.store import DjangoStore

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
 
 def run(argv: list[str]) -> int:
     try:
-        from hookinbox.cli import main
+        cli = importlib.import_module("hookinbox.cli")
     except ImportError as exc:
         raise CommandError("the hookinbox CLI is not available in this installation") from exc
-    return int(main(argv, inbox=get_inbox()))
+    return int(cli.main(argv, inbox=get_inbox()))
