@@ -119,6 +119,7 @@ class WebhookMiddleware:
         except Exception:
             log.exception("unexpected error answering a delivery to %s; answered 503", endpoint.name)
             reply = _ERROR
+        assert reply is not None
         await send({"type": "http.response.start", "status": reply.status, "headers": reply.raw_headers})
         await send({"type": "http.response.body", "body": reply.body})
 
