@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from integration_helpers import check_refusals, lifespan_of, seed_deliveries
 
-from seeds import settings_dict
+from tests.seeds import settings_dict
 
 pytest.importorskip("starlette")
 pytest.importorskip("fastapi")

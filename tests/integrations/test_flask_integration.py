@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from integration_helpers import check_refusals, seed_deliveries, wait_for
 
-from seeds import PROVIDERS, settings_dict
+from tests.seeds import PROVIDERS, settings_dict
 
 flask = pytest.importorskip("flask")
 

@@ -15,7 +15,7 @@ pytest.importorskip("django")
 import django
 from django.conf import settings
 
-from seeds import PROVIDERS
+from tests.seeds import PROVIDERS
 
 _TMP = Path(tempfile.mkdtemp(prefix="hookinbox-dj-"))
 
