@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from integration_helpers import check_refusals, lifespan_of, seed_deliveries
-
 from tests.seeds import settings_dict
 
 pytest.importorskip("starlette")

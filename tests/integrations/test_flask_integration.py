@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from integration_helpers import check_refusals, seed_deliveries, wait_for
-
 from tests.seeds import PROVIDERS, settings_dict
 
 flask = pytest.importorskip("flask")

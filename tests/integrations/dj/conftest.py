@@ -14,7 +14,6 @@ pytest.importorskip("django")
 
 import django
 from django.conf import settings
-
 from tests.seeds import PROVIDERS
 
 _TMP = Path(tempfile.mkdtemp(prefix="hookinbox-dj-"))
