@@ -24,7 +24,8 @@ they are for operators, not for the hot path. Single Redis or a primary with
 replicas; Redis Cluster is not supported (scripts touch several keys).
 
 Store options: ``prefix`` (``"hookinbox:"``), ``connect_timeout`` (2 s),
-``socket_timeout`` (2 s), ``client_options`` (passed to ``Redis.from_url``).
+``socket_timeout`` (2 s), ``max_connections`` (50 per client; a call waits up to
+``socket_timeout`` for a free one), ``client_options`` (passed to the connection pool).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class RedisStore:
         dedup_ttl: float = 7 * 86400.0,
         connect_timeout: float = 2.0,
         socket_timeout: float = 2.0,
+        max_connections: int = 50,
         client_options: dict[str, Any] | None = None,
     ) -> None:
         self.url = url
@@ -87,9 +89,12 @@ class RedisStore:
         self._client_kwargs: dict[str, Any] = {
             "socket_connect_timeout": connect_timeout,
             "socket_timeout": socket_timeout,
+            "max_connections": max_connections,
+            "timeout": socket_timeout,  # the longest a call waits for a free pooled connection
             **(client_options or {}),
         }
-        self.client = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 1), **self._client_kwargs)
+        pool = redis.BlockingConnectionPool.from_url(url, **self._client_kwargs)
+        self.client = redis.Redis(connection_pool=pool, retry=Retry(NoBackoff(), 1))
         self._scripts = {name: self.client.register_script(getattr(lua, name)) for name in _SCRIPTS}
         self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
         self._alock = threading.Lock()
@@ -99,7 +104,7 @@ class RedisStore:
     def from_url(cls, url: str, **options: Any) -> RedisStore:
         options.pop("max_events", None)
         options.pop("clock", None)  # every time comes from the caller
-        known = ("prefix", "dedup_ttl", "connect_timeout", "socket_timeout", "client_options")
+        known = ("prefix", "dedup_ttl", "connect_timeout", "socket_timeout", "max_connections", "client_options")
         unknown = set(options) - set(known)
         if unknown:
             raise ConfigurationError(
@@ -140,7 +145,8 @@ class RedisStore:
         found = self._aclients.get(loop)
         if found is None:
             with self._alock:
-                client = aredis.Redis.from_url(self.url, retry=Retry(NoBackoff(), 1), **self._client_kwargs)
+                apool = aredis.BlockingConnectionPool.from_url(self.url, **self._client_kwargs)
+                client = aredis.Redis(connection_pool=apool, retry=Retry(NoBackoff(), 1))
                 found = (client, client.register_script(lua.RECORD))
                 self._aclients[loop] = found
         return found[1]
@@ -285,6 +291,7 @@ class RedisStore:
 
     def close(self) -> None:
         self.client.close()
+        self.client.connection_pool.disconnect()
         self._aclients.clear()  # async clients of other loops cannot be awaited from here
 
     async def aclose(self) -> None:
@@ -292,6 +299,7 @@ class RedisStore:
         found = self._aclients.pop(asyncio.get_running_loop(), None)
         if found is not None:
             await found[0].aclose()
+            await found[0].connection_pool.disconnect()
 
 
 _SCRIPTS = ("RECORD", "CLAIM", "SETTLE", "HANDLER_DONE", "REPLAY", "DISCARD", "PURGE", "DROP_BODIES")

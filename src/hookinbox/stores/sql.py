@@ -184,13 +184,16 @@ class SQLStore:
             try:
                 with self.engine.begin() as conn:
                     inserted = self._insert(conn, list(rows.values()))
-                    for key in set(rows) - inserted:
-                        if self._revive(conn, rows[key]):
-                            inserted.add(key)
                 break
             except sa.exc.OperationalError as exc:  # MariaDB deadlock (1213): retry the whole batch
                 if attempt == 2 or _mysql_code(exc) not in (1213, 1205):
                     raise
+        for key in sorted(set(rows) - inserted):
+            # its own short transaction: in the insert's one, MariaDB's duplicate-key share lock
+            # plus this update's exclusive lock can deadlock with a worker settling the event
+            with self.engine.begin() as conn:
+                if self._revive(conn, rows[key]):
+                    inserted.add(key)
         return [first[rec.key] == i and rec.key in inserted for i, rec in enumerate(records)]
 
     def _insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
