@@ -35,10 +35,11 @@ Errors are logged by class name only: driver messages quote SQL parameters.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 try:
@@ -126,7 +127,8 @@ class SQLStore:
     def _create_or_check(self) -> None:
         schema = self.tables.schema
         if self.create_schema:
-            self.tables.metadata.create_all(self.engine, checkfirst=True)
+            with self._untimed() as conn:
+                self.tables.metadata.create_all(conn, checkfirst=True)
         with self.engine.begin() as conn:
             version = conn.execute(sa.select(sa.func.max(schema.c.version))).scalar()
             if version is None and self.create_schema:
@@ -140,7 +142,8 @@ class SQLStore:
 
     def drop(self) -> None:
         """Drop this store's tables (its ``table_prefix`` only). For tests and uninstalls."""
-        self.tables.metadata.drop_all(self.engine, checkfirst=True)
+        with self._untimed() as conn:
+            self.tables.metadata.drop_all(conn, checkfirst=True)
         self._ready = False
 
     # -- recording --------------------------------------------------------------------------
@@ -378,18 +381,25 @@ class SQLStore:
         return self._long(stmt)
 
     def _long(self, stmt: sa.Executable) -> int:
-        """Retention runs in the background and may touch many rows: lift the hot-path timeout."""
+        with self._untimed() as conn:
+            return int(conn.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+    @contextlib.contextmanager
+    def _untimed(self) -> Iterator[sa.Connection]:
+        """A transaction without the hot-path statement timeout: DDL and retention may take long."""
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
-                return int(conn.execute(stmt).rowcount)  # type: ignore[attr-defined]
-            if self.dialect not in ("mysql", "mariadb"):
-                return int(conn.execute(stmt).rowcount)  # type: ignore[attr-defined]
-            conn.exec_driver_sql("SET SESSION max_statement_time = 0")
+            elif self.dialect in ("mysql", "mariadb"):
+                conn.exec_driver_sql("SET SESSION max_statement_time = 0")
             try:
-                return int(conn.execute(stmt).rowcount)  # type: ignore[attr-defined]
+                yield conn
             finally:
-                conn.exec_driver_sql(f"SET SESSION max_statement_time = {self.statement_timeout:g}")
+                if self.dialect in ("mysql", "mariadb"):
+                    try:
+                        conn.exec_driver_sql(f"SET SESSION max_statement_time = {self.statement_timeout:g}")
+                    except sa.exc.DBAPIError:
+                        conn.invalidate()  # never hand a connection without its timeout back to the pool
 
     def stats(self) -> StoreStats:
         self._setup()
