@@ -104,8 +104,10 @@ def _drop_store(url: str, options: dict[str, object]) -> None:
 
 
 @pytest.fixture(params=STORES)
-def store_url(request: pytest.FixtureRequest, namespace: str, tmp_path: object) -> Iterator[tuple[str, dict[str, object]]]:
-    """``(url, store_options)`` of a fresh, isolated store, once per backend (memory, sqlite, postgresql, mariadb, redis).
+def store_url(
+    request: pytest.FixtureRequest, namespace: str, tmp_path: object
+) -> Iterator[tuple[str, dict[str, object]]]:
+    """``(url, store_options)`` of a fresh, isolated store, once per backend in :data:`STORES`.
 
     Use it as ``Inbox.from_settings(settings_dict(store=url, store_options=opts))``
     or with :func:`make_store`. The store's tables/keys are dropped afterwards.

@@ -14,7 +14,9 @@ from hookinbox.stores import Store
 T0 = 1_000_000.0
 
 
-def rec(event_id: str, endpoint: str = "shop", t: float = T0, body: bytes | None = b'{"a": 1}', type: str = "order.paid") -> EventRecord:
+def rec(
+    event_id: str, endpoint: str = "shop", t: float = T0, body: bytes | None = b'{"a": 1}', type: str = "order.paid"
+) -> EventRecord:
     return EventRecord(
         endpoint=endpoint, id=event_id, type=type, body=body, headers={"content-type": "application/json"},
         received_at=t, timestamp="2024-01-01T00:00:00Z",
@@ -40,8 +42,18 @@ class TestStoreContract:
         assert store.record(rec("e1", body=b"other")) is False
         got = store.get("shop", "e1")
         assert got is not None
-        assert (got.status, got.body, got.headers, got.attempts) == (Status.PENDING, b'{"a": 1}', {"content-type": "application/json"}, 0)
-        assert (got.type, got.received_at, got.timestamp, got.handlers_done) == ("order.paid", T0, "2024-01-01T00:00:00Z", [])
+        assert (got.status, got.body, got.headers, got.attempts) == (
+            Status.PENDING,
+            b'{"a": 1}',
+            {"content-type": "application/json"},
+            0,
+        )
+        assert (got.type, got.received_at, got.timestamp, got.handlers_done) == (
+            "order.paid",
+            T0,
+            "2024-01-01T00:00:00Z",
+            [],
+        )
         assert store.get("shop", "nope") is None
 
     def test_same_id_other_endpoint_is_new(self, store: Store) -> None:

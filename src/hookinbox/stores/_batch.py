@@ -22,6 +22,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+
 from hookinbox.errors import StoreUnavailable
 from hookinbox.events import EventRecord
 

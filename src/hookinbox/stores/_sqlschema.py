@@ -71,7 +71,8 @@ def ddl(dialect: str | Dialect, table_prefix: str = "hookinbox_") -> str:
     for table in (tables.events, tables.schema):
         out.append(str(CreateTable(table).compile(dialect=dialect)).strip())
         out.extend(str(CreateIndex(ix).compile(dialect=dialect)).strip() for ix in sorted(table.indexes, key=_name))
-    out.append(f"INSERT INTO {tables.schema.name} (version) VALUES ({SCHEMA_VERSION})")
+    insert = tables.schema.insert().values(version=SCHEMA_VERSION)
+    out.append(str(insert.compile(dialect=dialect, compile_kwargs={"literal_binds": True})))
     return ";\n\n".join(out) + ";\n"
 
 

@@ -146,7 +146,7 @@ class RedisStore:
         if found is None:
             with self._alock:
                 apool = aredis.BlockingConnectionPool.from_url(self.url, **self._client_kwargs)
-                client = aredis.Redis(connection_pool=apool, retry=Retry(NoBackoff(), 1))
+                client = aredis.Redis(connection_pool=apool, retry=_async_retry())
                 found = (client, client.register_script(lua.RECORD))
                 self._aclients[loop] = found
         return found[1]
@@ -196,7 +196,7 @@ class RedisStore:
         h = self.client.hgetall(self._ev(member(endpoint, event_id)))
         return _record(h) if h else None
 
-    def _members(self, newest_first: bool = False, max_score: str = "+inf") -> Iterator[list[bytes]]:
+    def _members(self, newest_first: bool = False, max_score: str = "+inf") -> Iterator[list[Any]]:
         """The index in chunks (oldest first unless ``newest_first``)."""
         offset = 0
         while True:
@@ -256,7 +256,11 @@ class RedisStore:
             chunk = self.client.zrangebyscore(self.k_all, "-inf", f"({before!r}", start=offset, num=_CHUNK)
             if not chunk:
                 return total
-            n = int(self._scripts["PURGE"](keys=[self.k_all, self.k_pending, self.k_wait], args=[self.prefix, wanted, *chunk]))
+            n = int(
+                self._scripts["PURGE"](
+                    keys=[self.k_all, self.k_pending, self.k_wait], args=[self.prefix, wanted, *chunk]
+                )
+            )
             total += n
             offset += len(chunk) - n
 
@@ -304,6 +308,12 @@ class RedisStore:
 
 _SCRIPTS = ("RECORD", "CLAIM", "SETTLE", "HANDLER_DONE", "REPLAY", "DISCARD", "PURGE", "DROP_BODIES")
 _STR: Callable[[Any], str | None] = lambda v: None if v is None else (v.decode() if isinstance(v, bytes) else str(v))  # noqa: E731
+
+
+def _async_retry() -> Any:
+    from redis.asyncio.retry import Retry as AsyncRetry
+
+    return AsyncRetry(NoBackoff(), 1)
 
 
 def _glob_escape(text: str) -> str:

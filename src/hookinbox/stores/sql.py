@@ -245,9 +245,7 @@ class SQLStore:
         c = self.t.c
         return sa.or_(
             c.status == Status.PENDING.value,
-            sa.and_(
-                c.status == Status.FAILED.value, sa.or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now)
-            ),
+            sa.and_(c.status == Status.FAILED.value, sa.or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now)),
             sa.and_(c.status == Status.PROCESSING.value, c.lease_until <= now),
         )
 
@@ -288,14 +286,20 @@ class SQLStore:
             done = json.loads(current)
             if handler not in done:
                 done.append(handler)
-                conn.execute(self.t.update().where(*self._key(endpoint, event_id)).values(handlers_done=json.dumps(done)))
+                conn.execute(
+                    self.t.update().where(*self._key(endpoint, event_id)).values(handlers_done=json.dumps(done))
+                )
 
     def complete(self, endpoint: str, event_id: str, now: float) -> None:
-        self._settle(endpoint, event_id, status=Status.DONE.value, next_attempt_at=None, last_error=None, updated_at=now)
+        self._settle(
+            endpoint, event_id, status=Status.DONE.value, next_attempt_at=None, last_error=None, updated_at=now
+        )
 
     def fail(self, endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> None:
         status = Status.DEAD if retry_at is None else Status.FAILED
-        self._settle(endpoint, event_id, status=status.value, next_attempt_at=retry_at, last_error=error, updated_at=now)
+        self._settle(
+            endpoint, event_id, status=status.value, next_attempt_at=retry_at, last_error=error, updated_at=now
+        )
 
     def _settle(self, endpoint: str, event_id: str, **values: Any) -> None:
         self._setup()
@@ -445,7 +449,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m hookinbox.stores.sql", description=main.__doc__)
-    parser.add_argument("url", help="store URL, or a dialect name (postgresql, mysql, mariadb, sqlite) with --print-ddl")
+    parser.add_argument(
+        "url", help="store URL, or a dialect name (postgresql, mysql, mariadb, sqlite) with --print-ddl"
+    )
     parser.add_argument("--table-prefix", default="hookinbox_")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--print-ddl", action="store_true", help="print the SQL that creates the schema (default)")
