@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hookinbox.inbox import Inbox
-from seeds import PROVIDERS, settings_dict
+from tests.seeds import PROVIDERS, settings_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 PROVIDER = PROVIDERS[0]  # nimbus-orders: the event id comes from the payload
@@ -87,7 +87,7 @@ def wait_until(check: Callable[[], Any], timeout: float = 20.0, what: str = "con
 
 def spawn_worker(config: dict[str, Any]) -> subprocess.Popen[str]:
     """Start tests/stores/_worker.py in its own process with ``config``."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     return subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("_worker.py")), json.dumps(config)],
         env=env,

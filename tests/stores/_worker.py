@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hookinbox.events import Status
 from hookinbox.wsgi import WebhookMiddleware
-from stores._helpers import EVENT_ID, PROVIDER, inbox_for, wsgi_deliver
+from tests.stores._helpers import EVENT_ID, PROVIDER, inbox_for, wsgi_deliver
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import pytest
 from hookinbox.asgi import WebhookMiddleware as ASGIMiddleware
 from hookinbox.events import Status
 from hookinbox.wsgi import WebhookMiddleware as WSGIMiddleware
-from stores._helpers import EVENT_ID, PROVIDER, asgi_deliver, inbox_for, spawn_worker, wait_until, wsgi_deliver
+from tests.stores._helpers import EVENT_ID, PROVIDER, asgi_deliver, inbox_for, spawn_worker, wait_until, wsgi_deliver
 
 N = 200
 

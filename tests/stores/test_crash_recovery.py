@@ -11,7 +11,7 @@ import pytest
 
 from hookinbox.events import Status
 from hookinbox.stores import store_from_url
-from stores._helpers import EVENT_ID, PROVIDER, spawn_worker, wait_until
+from tests.stores._helpers import EVENT_ID, PROVIDER, spawn_worker, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ import pytest
 
 from hookinbox.asgi import WebhookMiddleware as ASGIMiddleware
 from hookinbox.wsgi import WebhookMiddleware as WSGIMiddleware
-from stores._helpers import PROVIDER, TcpProxy, asgi_deliver, inbox_for, signed_body, wait_until, wsgi_deliver
+from tests.stores._helpers import PROVIDER, TcpProxy, asgi_deliver, inbox_for, signed_body, wait_until, wsgi_deliver
 
 
 def via(url: str, port: int) -> str:
