@@ -67,8 +67,8 @@ class RetryPolicy:
         """Seconds before the next attempt after failed ``attempt``, or None when dead."""
         if attempt >= self.max_attempts:
             return None
-        ceiling = min(self.max_delay, self.delay * (2 ** (attempt - 1)))
-        return ceiling * rand
+        ceiling = min(self.max_delay, self.delay * 2.0 ** (attempt - 1))
+        return float(ceiling * rand)
 
 
 @dataclass(frozen=True)
@@ -252,7 +252,17 @@ def _build(data: Mapping[str, Any], env: Mapping[str, str], source: str, base_di
     if not isinstance(data, Mapping):
         raise ConfigurationError("settings must be a table")
     walker = _Walker(env)
-    data = walker.walk(data, "")
+    try:
+        return _assemble(walker.walk(data, ""), walker, source, base_dir)
+    except ConfigurationError as exc:  # a value that is wrong because a ${VAR} was unset: say which
+        missing = walker.missing.get(exc.key or "")
+        if missing and "; set " not in exc.message:
+            hint = " or ".join(dict.fromkeys(missing))
+            raise ConfigurationError(f"{exc.message}; set {hint}", key=exc.key, source=exc.source) from None
+        raise
+
+
+def _assemble(data: Mapping[str, Any], walker: _Walker, source: str, base_dir: Path | None) -> Settings:
     top = dict(data)
     endpoints_raw = top.pop("endpoints", None)
     glob: dict[str, Any] = {}
@@ -389,18 +399,18 @@ def _endpoint(
     elif "keys" in verify and "secrets" not in verify:
         verify["secrets"] = verify.pop("keys")
         secret_key = f"{key}.verify.keys"
+    if "secrets" not in verify:
+        env_hint = f'; e.g. secret = "${{{preset.secret_env}}}"' if preset else ""
+        raise ConfigurationError(f"no secret configured{env_hint}", key=f"{key}.secret")
     secrets = verify.get("secrets")
     if isinstance(secrets, str):
         secrets = verify["secrets"] = [secrets]
     if not isinstance(secrets, list) or not all(isinstance(s, str) for s in secrets):
         raise ConfigurationError("expected a string or a list of strings", key=secret_key)
-    if not any(secrets) and "secrets" in verify and scheme not in ("", "none"):
+    if not any(secrets):
         missing = walker.missing.get(secret_key, []) or walker.missing.get(f"{key}.verify.secrets", [])
         hint = f"; set {' or '.join(dict.fromkeys(missing))}" if missing else ""
         raise ConfigurationError(f"empty{hint}", key=secret_key)
-    if "secrets" not in verify:
-        env_hint = f"; e.g. secret = \"${{{preset.secret_env}}}\"" if preset else ""
-        raise ConfigurationError(f"no secret configured{env_hint}", key=f"{key}.secret")
     verify["secrets"] = [s for s in secrets if s]
     verifier = build_verifier(verify, f"{key}.verify")
     mapping = EventMapping.from_options(event, f"{key}.event")
@@ -408,11 +418,11 @@ def _endpoint(
     handlers: dict[str, tuple[str, ...]] = {}
     raw_handlers = raw.get("handlers", {})
     if not isinstance(raw_handlers, Mapping):
-        raise ConfigurationError("expected a table of event type = \"module:function\"", key=f"{key}.handlers")
+        raise ConfigurationError('expected a table of event type = "module:function"', key=f"{key}.handlers")
     for pattern, refs in raw_handlers.items():
         refs_list = [refs] if isinstance(refs, str) else refs
         if not isinstance(refs_list, list) or not all(isinstance(r, str) and ":" in r for r in refs_list):
-            raise ConfigurationError("expected \"module:function\" or a list of them", key=f"{key}.handlers.{pattern}")
+            raise ConfigurationError('expected "module:function" or a list of them', key=f"{key}.handlers.{pattern}")
         handlers[str(pattern)] = tuple(refs_list)
 
     def get(name: str, kind: str, default: Any) -> Any:

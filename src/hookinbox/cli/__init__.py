@@ -96,4 +96,3 @@ def main(argv: list[str] | None = None, *, inbox: Inbox | None = None, prog: str
         return 130
     finally:
         ctx.close()
-

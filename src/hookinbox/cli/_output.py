@@ -56,5 +56,7 @@ def event_rows(records: Sequence[EventRecord]) -> list[list[Any]]:
     rows: list[list[Any]] = []
     for r in records:
         error = (r.last_error or "").strip().splitlines()
-        rows.append([when(r.received_at), r.endpoint, r.id, r.type, r.status.value, r.attempts, error[-1] if error else ""])
+        rows.append(
+            [when(r.received_at), r.endpoint, r.id, r.type, r.status.value, r.attempts, error[-1] if error else ""]
+        )
     return rows

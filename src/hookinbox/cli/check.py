@@ -59,4 +59,3 @@ def run(ctx: Context) -> int:
         err(f"{problems} problem(s)")
         return 1
     return 0
-

@@ -147,4 +147,3 @@ def _serve_until_stopped(server: Any, thread: threading.Thread) -> None:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-

@@ -136,15 +136,23 @@ def run(ctx: Context) -> int:
         if ctx.given_inbox:
             raise CommandError("--workers needs a settings file; run one process per host instead")
         if not inbox.store.durable:
-            raise CommandError(f"--workers {args.workers} needs a durable store (sqlite, postgresql, mysql, redis), "
-                               f"not {inbox.settings.store}: each process would de-duplicate on its own")
+            raise CommandError(
+                f"--workers {args.workers} needs a durable store (sqlite, postgresql, mysql, redis), "
+                f"not {inbox.settings.store}: each process would de-duplicate on its own"
+            )
         os.environ[CONFIG_ENV] = str(config_path(getattr(args, "config", None)).resolve())
         os.environ[STORE_ENV] = inbox.settings.store
         os.environ["HOOKINBOX_LOG_LEVEL"] = args.log_level
         ctx.close()
         echo(f"hookinbox: {args.workers} workers on http://{args.host}:{args.port}")
-        uvicorn.run("hookinbox.cli.serve:create_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, **common)
+        uvicorn.run(
+            "hookinbox.cli.serve:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            **common,
+        )
         return 0
     app = build_app(inbox, owns_inbox=ctx.owns_inbox)
     sock = bind(args.host, args.port)
@@ -166,4 +174,3 @@ def bind(host: str, port: int) -> socket.socket:
         raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     sock.set_inheritable(True)
     return sock
-
