@@ -21,6 +21,7 @@ import re
 import sys
 from pathlib import Path
 
+from hookinbox.errors import ConfigurationError
 from hookinbox.inbox import Inbox
 from hookinbox.settings import Settings
 from hookinbox.stores import StoreStats
@@ -131,6 +132,8 @@ def reach_store(inbox: Inbox) -> StoreStats:
     url = redact(inbox.settings.store)
     try:
         return inbox.store.stats()
+    except ConfigurationError:
+        raise
     except ImportError as exc:
         raise CommandError(f"store {url}: {exc}") from None
     except Exception as exc:
