@@ -132,3 +132,11 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert run_cli("frobnicate", cwd=tmp_path).returncode == 2
     done = run_cli("--version", cwd=tmp_path)
     assert (done.returncode, done.stdout.strip()) == (0, "hookinbox 0.1.0")
+
+
+def test_workers_refuse_a_memory_store(tmp_path: Path) -> None:
+    """--workers N with a memory store is refused: each process would de-duplicate alone."""
+    write_settings(tmp_path)
+    done = run_cli("serve", "--workers", "2", "--port", "0", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "--workers 2 needs a durable store" in done.stderr

@@ -14,6 +14,7 @@ With ``--workers N`` uvicorn starts N processes that each import
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import os
@@ -133,33 +134,47 @@ def run(ctx: Context) -> int:
     reach_store(inbox)  # an unreachable store fails here, with its error, before binding the port
     common: dict[str, Any] = {"log_level": args.log_level, "log_config": None, "timeout_graceful_shutdown": 30}
     if args.workers > 1:
-        if ctx.given_inbox:
-            raise CommandError("--workers needs a settings file; run one process per host instead")
-        if not inbox.store.durable:
-            raise CommandError(
-                f"--workers {args.workers} needs a durable store (sqlite, postgresql, mysql, redis), "
-                f"not {inbox.settings.store}: each process would de-duplicate on its own"
-            )
-        os.environ[CONFIG_ENV] = str(config_path(getattr(args, "config", None)).resolve())
-        os.environ[STORE_ENV] = inbox.settings.store
-        os.environ["HOOKINBOX_LOG_LEVEL"] = args.log_level
-        ctx.close()
-        echo(f"hookinbox: {args.workers} workers on http://{args.host}:{args.port}")
-        uvicorn.run(
-            "hookinbox.cli.serve:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            **common,
-        )
-        return 0
-    app = build_app(inbox, owns_inbox=ctx.owns_inbox)
+        _check_workers(ctx)
     sock = bind(args.host, args.port)
-    echo(f"hookinbox: listening on http://{args.host}:{sock.getsockname()[1]} ({', '.join(inbox.paths)}, /healthz)")
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **common))
-    server.run(sockets=[sock])
+    where = f"http://{args.host}:{sock.getsockname()[1]}"
+    if args.workers > 1:
+        return _run_workers(ctx, uvicorn, sock, where, common)
+    app = build_app(inbox, owns_inbox=ctx.owns_inbox)
+    echo(f"hookinbox: listening on {where} ({', '.join(inbox.paths)}, /healthz)")
+    uvicorn.Server(uvicorn.Config(app, lifespan="on", **common)).run(sockets=[sock])
     return 0
+
+
+def _run_workers(ctx: Context, uvicorn: Any, sock: socket.socket, where: str, common: dict[str, Any]) -> int:
+    """N processes sharing the socket, each building the app with :func:`create_app`."""
+    from uvicorn.supervisors import Multiprocess
+
+    args, inbox = ctx.args, ctx.inbox()
+    os.environ[CONFIG_ENV] = str(config_path(getattr(args, "config", None)).resolve())
+    os.environ[STORE_ENV] = inbox.settings.store
+    os.environ["HOOKINBOX_LOG_LEVEL"] = args.log_level
+    ctx.close()
+    echo(f"hookinbox: listening on {where} ({', '.join(inbox.paths)}, /healthz) with {args.workers} workers")
+    config = uvicorn.Config(
+        "hookinbox.cli.serve:create_app", factory=True, workers=args.workers, lifespan="on", **common
+    )
+    supervisor: Any = Multiprocess
+    if "target" in inspect.signature(supervisor).parameters:  # uvicorn < 0.30 takes the server's run
+        supervisor(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+    else:
+        supervisor(config, sockets=[sock]).run()
+    return 0
+
+
+def _check_workers(ctx: Context) -> None:
+    args, inbox = ctx.args, ctx.inbox()
+    if ctx.given_inbox:
+        raise CommandError("--workers needs a settings file; run one process per host instead")
+    if not inbox.store.durable:
+        raise CommandError(
+            f"--workers {args.workers} needs a durable store (sqlite, postgresql, mysql, redis), "
+            f"not {inbox.settings.store}: each process would de-duplicate on its own"
+        )
 
 
 def bind(host: str, port: int) -> socket.socket:
