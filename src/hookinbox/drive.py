@@ -66,7 +66,9 @@ def _thread_loop() -> asyncio.AbstractEventLoop:
 
 def is_async_callable(fn: Callable[..., Any]) -> bool:
     """True for ``async def`` functions and objects whose ``__call__`` is one."""
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+    if inspect.iscoroutinefunction(fn):
+        return True
+    return not inspect.isroutine(fn) and inspect.iscoroutinefunction(type(fn).__call__)
 
 
 def call_sync(op: Call) -> Any:

@@ -131,7 +131,12 @@ _NIMBUS = Preset(
                 "tracking_url": "https://tracking.example.com/1Z999AA10123456784",
                 "shipping_partner": "FedEx",
                 "delivery_method": "next-day",
-                "delivery_location": {"address": "456 Oak Ave", "city": "Austin", "state": "TX", "postal_code": "78702"},
+                "delivery_location": {
+                    "address": "456 Oak Ave",
+                    "city": "Austin",
+                    "state": "TX",
+                    "postal_code": "78702",
+                },
                 "notes": "Signature required",
                 "barcode_url": "https://example.com/barcode.png",
                 "shipping_label": "https://example.com/label.pdf",
@@ -186,7 +191,12 @@ _NOVAMED = Preset(
                 "tracking_number": "1Z999AA10123456784",
                 "carrier": "UPS",
                 "estimated_delivery": "2025-01-18",
-                "shipping_address": {"line1": "123 Main Street", "city": "San Francisco", "state": "CA", "zip": "94102"},
+                "shipping_address": {
+                    "line1": "123 Main Street",
+                    "city": "San Francisco",
+                    "state": "CA",
+                    "zip": "94102",
+                },
             },
         },
         {

@@ -67,8 +67,8 @@ class RetryPolicy:
         """Seconds before the next attempt after failed ``attempt``, or None when dead."""
         if attempt >= self.max_attempts:
             return None
-        ceiling = min(self.max_delay, self.delay * 2.0 ** (attempt - 1))
-        return float(ceiling * rand)
+        ceiling: float = min(self.max_delay, self.delay * (2 ** (attempt - 1)))
+        return ceiling * rand
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import hookinbox
-from seeds import PROVIDERS
+from tests.seeds import PROVIDERS
 
 SRC = str(Path(hookinbox.__file__).resolve().parent.parent)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli, write_settings
+
+from tests.cli.cli_helpers import run_cli, write_settings
 
 pytestmark = pytest.mark.slow
 

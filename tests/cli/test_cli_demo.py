@@ -6,11 +6,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
 
 from hookinbox import Settings
 from hookinbox.cli.demo import example_settings_path
-from seeds import PROVIDERS
+from tests.cli.cli_helpers import run_cli
+from tests.seeds import PROVIDERS
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import pytest
 
 from hookinbox import Event, EventRecord, Inbox, Settings, Status
 from hookinbox.cli import main
-from seeds import PROVIDERS, settings_dict
+from tests.seeds import PROVIDERS, settings_dict
 
 
 class Recorder:

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import Server, get, run_cli, wait_for, write_settings
 
-from seeds import PROVIDERS
+from tests.cli.cli_helpers import Server, get, run_cli, wait_for, write_settings
+from tests.seeds import PROVIDERS
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def test_other_paths_are_404(server: Server) -> None:
 @pytest.mark.parametrize("provider", PROVIDERS, ids=[p.preset.name for p in PROVIDERS])
 def test_send_each_providers_samples_and_they_are_handled(server: Server, provider: object) -> None:
     """`send ENDPOINT TYPE` signs each doc sample as the provider does; 200, and the handler runs once."""
-    from seeds import Provider
+    from tests.seeds import Provider
 
     assert isinstance(provider, Provider)
     for payload, body in provider.bodies():

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import Server, get, run_cli, wait_for, write_settings
 
-from seeds import PROVIDERS
+from tests.cli.cli_helpers import Server, get, run_cli, wait_for, write_settings
+from tests.seeds import PROVIDERS
 
 pytestmark = pytest.mark.slow
 
@@ -104,4 +104,3 @@ def test_workers_share_the_sqlite_inbox(tmp_path: Path, start_server: Any) -> No
     rows = inbox(s, "list")
     assert len(rows) == 5 and {r["status"] for r in rows} == {"done"}
     assert (tmp_path / "inbox.db").is_file()  # relative to the settings file
-

@@ -82,7 +82,9 @@ class MemoryStore:
     def _evict(self) -> None:
         """Drop expired finished events, then the oldest finished ones; never unfinished ones."""
         now = self.clock()
-        for key in [k for k, r in self._records.items() if r.status in FINISHED and r.updated_at + self.dedup_ttl < now]:
+        for key in [
+            k for k, r in self._records.items() if r.status in FINISHED and r.updated_at + self.dedup_ttl < now
+        ]:
             self._remove(key)
         if len(self._records) < self.max_events:
             return

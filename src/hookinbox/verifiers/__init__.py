@@ -64,9 +64,7 @@ def build_verifier(options: dict[str, Any], key: str) -> Verifier:
         raise ConfigurationError(f"missing; one of {', '.join(sorted(SCHEMES))}", key=f"{key}.scheme")
     factory = SCHEMES.get(scheme.lower())
     if factory is None:
-        raise ConfigurationError(
-            f"unknown scheme {scheme!r}; one of {', '.join(sorted(SCHEMES))}", key=f"{key}.scheme"
-        )
+        raise ConfigurationError(f"unknown scheme {scheme!r}; one of {', '.join(sorted(SCHEMES))}", key=f"{key}.scheme")
     return factory(options, key)
 
 

@@ -55,7 +55,7 @@ class HmacVerifier:
         self.timestamp_header = timestamp_header.lower() if timestamp_header else None
         self.separator = separator.encode()
         self.tolerance = tolerance
-        self.sensitive_headers = frozenset()
+        self.sensitive_headers: frozenset[str] = frozenset()
 
     def _decode(self, signature: str) -> bytes:
         if self.prefix:
@@ -156,7 +156,9 @@ def _hmac_sha512(options: dict[str, Any], key: str) -> Verifier:
     return _build(options, key, "sha512")
 
 
-def sign(secret: str | bytes, body: bytes, *, algorithm: str = "sha256", encoding: str = "hex", prefix: str = "") -> str:
+def sign(
+    secret: str | bytes, body: bytes, *, algorithm: str = "sha256", encoding: str = "hex", prefix: str = ""
+) -> str:
     """The header value a sender of this scheme would send (for tests and ``hookinbox send``)."""
     key = secret.encode() if isinstance(secret, str) else secret
     digest = hmac.new(key, body, _ALGORITHMS[algorithm]).digest()
