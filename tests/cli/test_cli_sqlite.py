@@ -20,9 +20,19 @@ pytest.importorskip("sqlalchemy", reason="sqlalchemy is not installed (pip insta
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A receiver whose settings name no store: the default sqlite:///hookinbox.db in its working directory."""
+    """A receiver whose settings name no store: the default sqlite:///hookinbox.db in its working directory.
+
+    A replayed event is picked up by the receiver's sweeper once older than `recover_after`: short here.
+    """
     directory = tmp_path_factory.mktemp("sqlite")
-    write_settings(directory, store=None, handler="cli_handlers:flaky", max_attempts=1, sweep_interval="100ms")
+    write_settings(
+        directory,
+        store=None,
+        handler="cli_handlers:flaky",
+        max_attempts=1,
+        sweep_interval="100ms",
+        recover_after="200ms",
+    )
     s = Server(directory)
     yield s
     s.stop()

@@ -137,7 +137,8 @@ def cmd_replay(ctx: Context) -> int:
     if a.json:
         print_json({"replayed": n})
     else:
-        echo(f"replayed {n} event(s); a running receiver picks them up within {inbox.settings.sweep_interval:g} s")
+        s = inbox.settings
+        echo(f"replayed {n} event(s); a running receiver picks them up within {s.recover_after + s.sweep_interval:g} s")
     if not n and not a.dead:
         err("nothing replayed: the event is being processed right now, or is already pending")
         return 1
