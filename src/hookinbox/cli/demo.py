@@ -93,7 +93,8 @@ def _demo(ctx: Context, inbox: Inbox, uvicorn: Any) -> int:
             return 1
         echo(f"\n{len(keys)} events verified, recorded once and handled.")
         if args.serve:
-            echo(f"still receiving on {base}; try: hookinbox send <endpoint> --url {base}   (Ctrl-C stops)")
+            echo(f"still receiving on {base} (Ctrl-C stops); try:")
+            echo(f"  hookinbox send shop --config {inbox.settings.source} --url {base}")
             _serve_until_stopped(server, thread)
         return 0
     finally:
