@@ -169,6 +169,8 @@ def receive(
         inbox.observe("rejected", endpoint.name, "queue_full")
         return reply_for(QueueFull("the processing queue is full", retry_after=inbox.settings.retry_after))
     log.info("accepted event %s (%s, %s)", event_id, endpoint.name, event_type)
+    if inbox.settings.log_bodies:  # opt-in only: these are medical and payment events
+        log.debug("body of event %s (%s): %s", event_id, endpoint.name, body.decode("utf-8", "replace"))
     inbox.observe("accepted", endpoint.name, event_type)
     return ACK
 

@@ -84,9 +84,9 @@ class Harness:
 
 
 @pytest.fixture
-def store_config() -> tuple[str, dict[str, Any]]:
-    """The store the shell suites run on (extended to every store by tests/stores)."""
-    return ("memory://", {})
+def store_config(store_url: tuple[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """The store the shell suites run on: every backend (memory, SQLite, PostgreSQL, MariaDB, Redis)."""
+    return store_url
 
 
 def _asgi_host() -> Any:

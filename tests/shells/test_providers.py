@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
@@ -124,3 +125,15 @@ def test_logs_hold_no_secret_and_no_body(harness: Harness, caplog: pytest.LogCap
         assert p.secret not in text
     for needle in ("pat_1234567890", "Signature required", "john@example.com", "Testosterone"):
         assert needle not in text
+
+
+def test_bodies_are_logged_only_when_log_bodies_is_set(
+    shell: str, harness_factory: Callable[..., Harness], caplog: pytest.LogCaptureFixture
+) -> None:
+    """log_bodies = true (an explicit opt-in for debugging) logs the body at DEBUG; the default never does."""
+    caplog.set_level("DEBUG", logger="hookinbox")
+    h = harness_factory(shell, log_bodies=True)
+    p = PROVIDERS[3]
+    _, body = p.bodies()[0]
+    assert h.post(p.path, body, p.headers(body)).status_code == 200
+    assert any("john@example.com" in r.getMessage() for r in caplog.records)
