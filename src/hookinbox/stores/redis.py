@@ -334,7 +334,7 @@ def _record(h: dict[Any, Any]) -> EventRecord:
         headers=json.loads(g["headers"]),
         received_at=float(g["received_at"]),
         timestamp=_STR(g.get("timestamp")),
-        status=Status(_STR(g["status"])),
+        status=Status(_STR(g["status"]) or "pending"),
         attempts=int(g["attempts"]),
         next_attempt_at=_float(g.get("next_attempt_at")),
         lease_until=_float(g.get("lease_until")),
