@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
+
 import pytest
 
 pytest_plugins = ["pytester"]
 
 # pytest-asyncio (if installed) warns about its unset loop scope; the inner runs do not need it.
-ARGS = ("-p", "hookinbox.testing.pytest_plugin", "-p", "no:asyncio", "-p", "no:cacheprovider")
+# Installed (tox, users), the plugin loads through its pytest11 entry point; from a source
+# checkout it must be named with -p (naming it twice would register it twice).
+_INSTALLED = any(ep.value == "hookinbox.testing.pytest_plugin" for ep in entry_points(group="pytest11"))
+ARGS = (*(() if _INSTALLED else ("-p", "hookinbox.testing.pytest_plugin")), "-p", "no:asyncio", "-p", "no:cacheprovider")
 
 CONFTEST = """
 import pytest
