@@ -1,0 +1,166 @@
+"""Graceful shutdown: drain to a deadline, leave the rest in the store, lose nothing across a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+from execution_helpers import PATH, delivery, settings, wait_for, wait_status
+from werkzeug.test import Client
+
+from hookinbox import Inbox, Status
+from hookinbox.events import Event
+from hookinbox.stores.memory import MemoryStore
+from hookinbox.wsgi import WebhookMiddleware as WsgiMiddleware
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def test_thread_executor_drains_queued_events_before_the_deadline(store_url: str) -> None:
+    """shutdown() stops taking work and finishes everything already queued within drain_timeout."""
+    ib = Inbox.from_settings(settings(store_url, workers=1))
+    handled: list[str] = []
+    ib.add_handler(lambda e: (time.sleep(0.01), handled.append(e.id)))
+    client = Client(WsgiMiddleware(None, ib))
+    for i in range(10):
+        body, headers = delivery(f"q{i}")
+        assert client.post(PATH, data=body, headers=headers).status_code == 200
+    ex = ib.sync_executor()
+    assert ib.shutdown() is True
+    assert sorted(handled) == sorted(f"q{i}" for i in range(10))
+    assert ex.submit("generic", "late") is False  # a stopped executor takes nothing
+    ib.close()
+
+
+def test_thread_executor_deadline_leaves_the_rest_for_the_next_process() -> None:
+    """Past the deadline nothing more is taken; a restart recovers the queued events and the stuck one (lease)."""
+    store = MemoryStore()
+    old = Inbox.from_settings(settings(workers=1, lease="300ms"), store=store)
+    gate = threading.Event()
+    old_handled: list[str] = []
+
+    def stuck(event: Event) -> None:
+        gate.wait(10)
+        old_handled.append(event.id)
+
+    old.add_handler(stuck)
+    client = Client(WsgiMiddleware(None, old))
+    try:
+        for i in range(4):
+            body, headers = delivery(f"s{i}")
+            assert client.post(PATH, data=body, headers=headers).status_code == 200
+        wait_for(lambda: store.get("generic", "s0").status is Status.PROCESSING, what="s0 in flight")
+        assert old.shutdown(timeout=0.1) is False
+        assert [store.get("generic", f"s{i}").status for i in range(1, 4)] == [Status.PENDING] * 3
+
+        new = Inbox.from_settings(settings(workers=2, lease="300ms"), store=store)  # the restarted process
+        new_handled: list[str] = []
+        new.add_handler(lambda e: new_handled.append(e.id))
+        new.startup()
+        for i in range(4):
+            wait_status(new, f"s{i}", Status.DONE)
+        assert sorted(new_handled) == ["s0", "s1", "s2", "s3"]
+        new.shutdown()
+    finally:
+        gate.set()
+    wait_for(lambda: old_handled == ["s0"], what="the stuck thread to finish")
+    assert store.get("generic", "s0").status is Status.DONE and store.get("generic", "s0").attempts == 2
+
+
+def test_asyncio_shutdown_releases_cancelled_events_for_an_immediate_restart() -> None:
+    """A coroutine handler cancelled at the deadline is released: the next process runs it without waiting the lease."""
+    store = MemoryStore()
+    old = Inbox.from_settings(settings(lease="1h"), store=store)
+
+    async def hangs(event: Event) -> None:
+        await asyncio.Event().wait()
+
+    old.add_handler(hangs)
+
+    async def first_life() -> bool:
+        from hookinbox.core import receive
+        from hookinbox.drive import run_async
+
+        await old.astartup()
+        body, headers = delivery("c1")
+        reply = await run_async(
+            receive(
+                old, old.endpoints["generic"], {k.lower(): v for k, v in headers.items()}, body, old.async_executor()
+            )
+        )
+        assert reply.status == 200
+        for _ in range(500):
+            if store.get("generic", "c1").status is Status.PROCESSING:
+                break
+            await asyncio.sleep(0.01)
+        return await old.ashutdown(timeout=0.05)
+
+    assert asyncio.run(first_life()) is False
+    rec = store.get("generic", "c1")
+    assert rec.status is Status.FAILED and rec.last_error == "interrupted by shutdown"
+
+    new = Inbox.from_settings(settings(lease="1h"), store=store)
+    handled: list[str] = []
+    new.add_handler(lambda e: handled.append(e.id))
+
+    async def second_life() -> None:
+        await new.astartup()
+        for _ in range(500):
+            if store.get("generic", "c1").status is Status.DONE:
+                break
+            await asyncio.sleep(0.01)
+        await new.ashutdown()
+
+    asyncio.run(second_life())
+    assert handled == ["c1"] and store.get("generic", "c1").status is Status.DONE
+
+
+WSGI_PROCESS = textwrap.dedent(
+    """
+    import sys, time
+    from werkzeug.test import Client
+    from hookinbox import Inbox
+    from hookinbox.wsgi import WebhookMiddleware
+    from execution_helpers import PATH, delivery, settings
+
+    inbox = Inbox.from_settings(settings(sys.argv[1], workers=1, drain_timeout="200ms", lease="300ms"))
+    inbox.add_handler(lambda e: time.sleep(30), name="slow")  # still running at exit
+    client = Client(WebhookMiddleware(None, inbox))
+    for i in range(40):
+        body, headers = delivery(f"w{i}")
+        assert client.post(PATH, data=body, headers=headers).status_code == 200
+    print("accepted", flush=True)
+    # the process exits here: atexit drains for drain_timeout, the rest stays in the store
+    """
+)
+
+
+def test_wsgi_process_exit_drains_and_a_restart_loses_nothing(sqlite_store: str, tmp_path: Path) -> None:
+    """A WSGI process exiting mid-handler keeps its events in the store; the next process handles all 40."""
+    script = tmp_path / "web.py"
+    script.write_text(WSGI_PROCESS)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, str(Path(__file__).parent)])}
+    out = subprocess.run(
+        [sys.executable, str(script), sqlite_store], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0 and "accepted" in out.stdout, out.stderr[-2000:]
+
+    new = Inbox.from_settings(settings(sqlite_store, lease="300ms"))
+    statuses = [new.store.get("generic", f"w{i}").status for i in range(40)]
+    # the deadline passed: the event in flight keeps its lease, the others were never taken
+    assert statuses == [Status.PROCESSING] + [Status.PENDING] * 39
+    handled: list[str] = []
+    new.add_handler(lambda e: handled.append(e.id), name="slow")
+    new.startup()
+    try:
+        for i in range(40):
+            wait_status(new, f"w{i}", Status.DONE)
+    finally:
+        new.close()
+    assert sorted(handled) == sorted(f"w{i}" for i in range(40))
