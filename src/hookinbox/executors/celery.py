@@ -104,6 +104,11 @@ def make_app(broker: str | None = None, *, queue: str = DEFAULT_QUEUE, worker: b
     )
     if worker:
         register(app)
+    else:  # publisher in a web process: a broker that is down must not hold the request for long
+        app.conf.update(
+            broker_connection_timeout=2.0,
+            broker_transport_options={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
+        )
     return app
 
 

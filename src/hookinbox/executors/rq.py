@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 try:
     import redis
     import rq
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError("the rq executor needs RQ: pip install 'hookinbox[rq]'") from exc
 
@@ -64,7 +66,8 @@ class RQExecutor:
                 'the rq executor needs a Redis URL: executor_options = { redis = "redis://..." }',
                 key="hookinbox.executor_options.redis",
             )
-        conn = redis.Redis.from_url(str(url), socket_connect_timeout=2, socket_timeout=5)
+        # no client-side retries: a Redis that is down must not hold the request (the sweeper recovers)
+        conn = redis.Redis.from_url(str(url), socket_connect_timeout=2, socket_timeout=5, retry=Retry(NoBackoff(), 0))
         queue = rq.Queue(str(s.executor_options.get("queue", DEFAULT_QUEUE)), connection=conn)
         return cls(queue, job_timeout=s.lease)
 

@@ -18,6 +18,7 @@ event both in the broker and found by a sweeper runs once.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import threading
@@ -26,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 from hookinbox.drive import run_sync
 from hookinbox.errors import ConfigurationError
-from hookinbox.handlers import import_handler
 from hookinbox.processing import maintain, process
 
 if TYPE_CHECKING:
@@ -60,8 +60,8 @@ def _build(ref: str | None) -> Inbox:
 
     ref = ref or os.environ.get("HOOKINBOX_INBOX")
     if ref:
-        obj: Any = import_handler(ref, key="HOOKINBOX_INBOX")
-        if not isinstance(obj, Inbox):
+        obj: Any = _import(ref)
+        if callable(obj) and not isinstance(obj, Inbox):
             obj = obj()
         if not isinstance(obj, Inbox):
             raise ConfigurationError(f"{ref!r} is not an Inbox nor a function returning one", key="HOOKINBOX_INBOX")
@@ -72,6 +72,16 @@ def _build(ref: str | None) -> Inbox:
     raise ConfigurationError(
         "a hookinbox worker needs HOOKINBOX_INBOX (module:inbox) or HOOKINBOX_SETTINGS (a TOML file)"
     )
+
+
+def _import(ref: str) -> Any:
+    module_name, _, attr = ref.partition(":")
+    if not module_name or not attr:
+        raise ConfigurationError(f'{ref!r} is not "module:attribute"', key="HOOKINBOX_INBOX")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 def process_event(endpoint: str, event_id: str) -> str:
