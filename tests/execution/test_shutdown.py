@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 from execution_helpers import PATH, delivery, settings, wait_for, wait_status
@@ -164,3 +165,86 @@ def test_wsgi_process_exit_drains_and_a_restart_loses_nothing(sqlite_store: str,
     finally:
         new.close()
     assert sorted(handled) == sorted(f"w{i}" for i in range(40))
+
+
+ASGI_APP = textwrap.dedent(
+    """
+    import asyncio, os
+    from hookinbox import Inbox
+    from hookinbox.asgi import WebhookMiddleware
+    from execution_helpers import settings
+
+    inbox = Inbox.from_settings(settings(os.environ["STORE"], workers=2, drain_timeout="300ms", lease="1h"))
+
+    @inbox.on("*")
+    async def hangs(event):
+        await asyncio.Event().wait()  # still running when the server stops
+
+    app = WebhookMiddleware(None, inbox)
+    """
+)
+
+
+def test_asgi_lifespan_shutdown_releases_and_a_restart_loses_nothing(sqlite_store: str, tmp_path: Path) -> None:
+    """uvicorn stopped with events in flight: lifespan shutdown drains, releases, and the next process handles all."""
+    import signal
+    import socket
+
+    import httpx
+
+    (tmp_path / "asgiapp.py").write_text(ASGI_APP)
+    env = {
+        **os.environ,
+        "STORE": sqlite_store,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), SRC, str(Path(__file__).parent)]),
+    }
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (tmp_path / "uvicorn.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "asgiapp:app", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+
+        def up() -> bool:
+            assert proc.poll() is None, (tmp_path / "uvicorn.log").read_text()
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/").status_code == 404
+            except httpx.TransportError:
+                return False
+
+        wait_for(up, 20, "uvicorn")
+        for i in range(5):
+            body, headers = delivery(f"u{i}")
+            assert httpx.post(f"http://127.0.0.1:{port}{PATH}", content=body, headers=headers).status_code == 200
+        probe = Inbox.from_settings(settings(sqlite_store))
+        wait_for(
+            lambda: sum(probe.store.get("generic", f"u{i}").status is Status.PROCESSING for i in range(5)) == 2,
+            what="two events in flight",
+        )
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after a graceful stop
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    assert "Application shutdown complete" in (tmp_path / "uvicorn.log").read_text()
+    statuses = Counter(probe.store.get("generic", f"u{i}").status for i in range(5))
+    assert statuses == {Status.FAILED: 2, Status.PENDING: 3}  # 2 released at the deadline, 3 never started
+    probe.close()
+
+    new = Inbox.from_settings(settings(sqlite_store, lease="1h"))  # a lease that long proves the release
+    handled: list[str] = []
+    new.add_handler(lambda e: handled.append(e.id))
+    new.startup()
+    try:
+        for i in range(5):
+            wait_status(new, f"u{i}", Status.DONE)
+    finally:
+        new.close()
+    assert sorted(handled) == [f"u{i}" for i in range(5)]
