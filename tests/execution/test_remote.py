@@ -50,6 +50,16 @@ def test_unknown_executor_names_the_choices() -> None:
         Inbox.from_settings(settings(executor="dramatiq")).sync_executor()
 
 
+@pytest.mark.parametrize("kind", ["celery", "rq"])
+def test_unknown_executor_options_are_refused_with_their_key(kind: str) -> None:
+    """A typo in executor_options is a configuration error naming the key, not silently ignored."""
+    from hookinbox.executors import remote_executor
+
+    ib = Inbox.from_settings(settings(executor=kind, executor_options={"queue": "q", "brokr": "amqp://x"}))
+    with pytest.raises(ConfigurationError, match=r"executor_options\.brokr: unknown option"):
+        remote_executor(kind, ib)
+
+
 def test_celery_submit_with_the_broker_down_returns_false() -> None:
     """With RabbitMQ unreachable the Celery executor refuses (the event stays pending) instead of raising."""
     from hookinbox.executors.celery import CeleryExecutor, make_app

@@ -31,7 +31,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError("the celery executor needs Celery: pip install 'hookinbox[celery]'") from exc
 
 from hookinbox.events import Event
-from hookinbox.executors.worker import Sweeper, load_inbox, process_event
+from hookinbox.executors.worker import Sweeper, check_options, load_inbox, process_event
 from hookinbox.handlers import import_handler
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ class CeleryExecutor:
     def from_inbox(cls, inbox: Inbox) -> CeleryExecutor:
         """Options: ``broker`` (URL) or ``app`` (``module:app``), ``queue``, ``task_name``."""
         opts = inbox.settings.executor_options
+        check_options(opts, ("broker", "app", "queue", "task_name"), "celery")
         if "app" in opts:
             app = import_handler(str(opts["app"]), key="hookinbox.executor_options.app")
         else:

@@ -32,7 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 
 from hookinbox.errors import ConfigurationError
 from hookinbox.events import Event
-from hookinbox.executors.worker import Sweeper
+from hookinbox.executors.worker import Sweeper, check_options
 
 if TYPE_CHECKING:
     from hookinbox.inbox import Inbox
@@ -58,6 +58,7 @@ class RQExecutor:
     def from_inbox(cls, inbox: Inbox) -> RQExecutor:
         """Options: ``redis`` (URL; default the Redis store's), ``queue`` (default ``hookinbox``)."""
         s = inbox.settings
+        check_options(s.executor_options, ("redis", "queue"), "rq")
         url = s.executor_options.get("redis")
         if url is None and s.store.split(":", 1)[0] in ("redis", "rediss"):
             url = s.store

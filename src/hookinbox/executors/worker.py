@@ -32,12 +32,22 @@ from hookinbox.processing import maintain, process
 if TYPE_CHECKING:
     from hookinbox.inbox import Inbox
 
-__all__ = ["Sweeper", "load_inbox", "process_event", "run_sweeper"]
+__all__ = ["Sweeper", "check_options", "load_inbox", "process_event", "run_sweeper"]
 
 log = logging.getLogger("hookinbox.worker")
 
 _lock = threading.Lock()
 _cached: tuple[int, Inbox] | None = None
+
+
+def check_options(options: dict[str, Any], known: tuple[str, ...], executor: str) -> None:
+    """Refuse unknown ``executor_options`` keys, as the settings do: a typo must not pass silently."""
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ConfigurationError(
+            f"unknown option for executor {executor!r}; known: {', '.join(known)}",
+            key=f"hookinbox.executor_options.{unknown[0]}",
+        )
 
 
 def load_inbox(ref: str | None = None) -> Inbox:
