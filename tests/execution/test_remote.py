@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -306,3 +307,53 @@ def test_two_web_processes_and_one_worker_handle_each_distinct_event_once(
 
             rq.Queue(namespace, connection=r).delete(delete_jobs=True)
         r.close()
+
+
+def test_a_worker_without_an_inbox_to_load_says_which_variables_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_inbox with neither HOOKINBOX_INBOX nor HOOKINBOX_SETTINGS names both."""
+    from hookinbox.executors import worker
+
+    monkeypatch.delenv("HOOKINBOX_INBOX", raising=False)
+    monkeypatch.delenv("HOOKINBOX_SETTINGS", raising=False)
+    monkeypatch.setattr(worker, "_cached", None)
+    with pytest.raises(ConfigurationError, match=r"HOOKINBOX_INBOX .* or HOOKINBOX_SETTINGS"):
+        worker.load_inbox()
+
+
+def test_a_worker_loads_the_inbox_from_a_settings_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """HOOKINBOX_SETTINGS names a TOML file; the worker builds that inbox once per process."""
+    from hookinbox.executors import worker
+
+    path = tmp_path / "hookinbox.toml"
+    path.write_text('[endpoints.generic]\npath = "/webhooks/generic"\npreset = "generic"\nsecret = "s"\n')
+    monkeypatch.delenv("HOOKINBOX_INBOX", raising=False)
+    monkeypatch.setenv("HOOKINBOX_SETTINGS", str(path))
+    monkeypatch.setattr(worker, "_cached", None)
+    ib = worker.load_inbox()
+    assert list(ib.endpoints) == ["generic"] and worker.load_inbox() is ib
+
+
+def test_replay_from_a_script_with_the_rq_executor_enqueues_the_event(
+    shared_store: tuple[str, dict[str, Any]], namespace: str
+) -> None:
+    """inbox.replay in a process with no executor running hands the replayed event to the task queue."""
+    import rq
+
+    from hookinbox.events import EventRecord
+
+    store_url, store_options = shared_store
+    ib = Inbox.from_settings(
+        settings(store_url, store_options=store_options, executor="rq", executor_options={"queue": namespace})
+    )
+    store = ib.store
+    store.record(EventRecord("generic", "evt_dead", "order.created", b"{}", {}, received_at=time.time()))
+    assert store.claim("generic", "evt_dead", time.time(), 60) is not None
+    store.fail("generic", "evt_dead", time.time(), "boom", None)
+    try:
+        assert ib.replay("evt_dead") == 1
+        queue = ib.sync_executor().queue  # type: ignore[attr-defined]
+        assert [job.args for job in queue.get_jobs()] == [("generic", "evt_dead")]
+        assert store.get("generic", "evt_dead").status is Status.PENDING
+    finally:
+        rq.Queue(namespace, connection=ib.sync_executor().queue.connection).delete(delete_jobs=True)  # type: ignore[attr-defined]
+        ib.close()

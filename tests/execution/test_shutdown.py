@@ -122,49 +122,91 @@ def test_asyncio_shutdown_releases_cancelled_events_for_an_immediate_restart() -
     assert handled == ["c1"] and store.get("generic", "c1").status is Status.DONE
 
 
-WSGI_PROCESS = textwrap.dedent(
+WSGI_APP = textwrap.dedent(
     """
-    import sys, time
-    from werkzeug.test import Client
+    import os, time
     from hookinbox import Inbox
     from hookinbox.wsgi import WebhookMiddleware
-    from execution_helpers import PATH, delivery, settings
+    from execution_helpers import settings
 
-    inbox = Inbox.from_settings(settings(sys.argv[1], workers=1, drain_timeout="200ms", lease="300ms"))
-    inbox.add_handler(lambda e: time.sleep(30), name="slow")  # still running at exit
-    client = Client(WebhookMiddleware(None, inbox))
-    for i in range(40):
-        body, headers = delivery(f"w{i}")
-        assert client.post(PATH, data=body, headers=headers).status_code == 200
-    print("accepted", flush=True)
-    # the process exits here: atexit drains for drain_timeout, the rest stays in the store
+    inbox = Inbox.from_settings(settings(os.environ["STORE"], workers=1, drain_timeout="200ms", lease="300ms"))
+    inbox.add_handler(lambda e: time.sleep(30), name="slow")  # still running when the worker exits
+    app = WebhookMiddleware(None, inbox)
     """
 )
 
 
-def test_wsgi_process_exit_drains_and_a_restart_loses_nothing(sqlite_store: str, tmp_path: Path) -> None:
-    """A WSGI process exiting mid-handler keeps its events in the store; the next process handles all 40."""
-    script = tmp_path / "web.py"
-    script.write_text(WSGI_PROCESS)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, str(Path(__file__).parent)])}
-    out = subprocess.run(
-        [sys.executable, str(script), sqlite_store], env=env, capture_output=True, text=True, timeout=60
+def test_gunicorn_worker_exit_drains_and_a_restart_loses_nothing(sqlite_store: str, tmp_path: Path) -> None:
+    """gunicorn stopped mid-handler: the worker's atexit drain leaves its events in the store; a restart handles all."""
+    import signal
+
+    import httpx
+
+    (tmp_path / "wsgiapp.py").write_text(WSGI_APP)
+    env = {
+        **os.environ,
+        "STORE": sqlite_store,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), SRC, str(Path(__file__).parent)]),
+    }
+    port = _free_port()
+    log = (tmp_path / "gunicorn.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "wsgiapp:app"],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
-    assert out.returncode == 0 and "accepted" in out.stdout, out.stderr[-2000:]
+    try:
+        _wait_http(proc, port, tmp_path / "gunicorn.log")
+        for i in range(5):
+            body, headers = delivery(f"w{i}")
+            assert httpx.post(f"http://127.0.0.1:{port}{PATH}", content=body, headers=headers).status_code == 200
+        probe = Inbox.from_settings(settings(sqlite_store))
+        wait_for(lambda: probe.store.get("generic", "w0").status is Status.PROCESSING, what="w0 in flight")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    assert "drain deadline passed" in (tmp_path / "gunicorn.log").read_text()
+    statuses = [probe.store.get("generic", f"w{i}").status for i in range(5)]
+    probe.close()
+    # the event in flight keeps its lease (a thread cannot be stopped); the others were never taken
+    assert statuses == [Status.PROCESSING] + [Status.PENDING] * 4
 
     new = Inbox.from_settings(settings(sqlite_store, lease="300ms"))
-    statuses = [new.store.get("generic", f"w{i}").status for i in range(40)]
-    # the deadline passed: the event in flight keeps its lease, the others were never taken
-    assert statuses == [Status.PROCESSING] + [Status.PENDING] * 39
     handled: list[str] = []
     new.add_handler(lambda e: handled.append(e.id), name="slow")
     new.startup()
     try:
-        for i in range(40):
+        for i in range(5):
             wait_status(new, f"w{i}", Status.DONE)
     finally:
         new.close()
-    assert sorted(handled) == sorted(f"w{i}" for i in range(40))
+    assert sorted(handled) == [f"w{i}" for i in range(5)]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    import httpx
+
+    def up() -> bool:
+        assert proc.poll() is None, log.read_text()
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/").status_code == 404
+        except httpx.TransportError:
+            return False
+
+    wait_for(up, 20, f"a server on port {port}")
 
 
 ASGI_APP = textwrap.dedent(
@@ -188,7 +230,6 @@ ASGI_APP = textwrap.dedent(
 def test_asgi_lifespan_shutdown_releases_and_a_restart_loses_nothing(sqlite_store: str, tmp_path: Path) -> None:
     """uvicorn stopped with events in flight: lifespan shutdown drains, releases, and the next process handles all."""
     import signal
-    import socket
 
     import httpx
 
@@ -198,9 +239,7 @@ def test_asgi_lifespan_shutdown_releases_and_a_restart_loses_nothing(sqlite_stor
         "STORE": sqlite_store,
         "PYTHONPATH": os.pathsep.join([str(tmp_path), SRC, str(Path(__file__).parent)]),
     }
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _free_port()
     log = (tmp_path / "uvicorn.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "asgiapp:app", "--port", str(port)],
@@ -210,15 +249,7 @@ def test_asgi_lifespan_shutdown_releases_and_a_restart_loses_nothing(sqlite_stor
         stderr=subprocess.STDOUT,
     )
     try:
-
-        def up() -> bool:
-            assert proc.poll() is None, (tmp_path / "uvicorn.log").read_text()
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/").status_code == 404
-            except httpx.TransportError:
-                return False
-
-        wait_for(up, 20, "uvicorn")
+        _wait_http(proc, port, tmp_path / "uvicorn.log")
         for i in range(5):
             body, headers = delivery(f"u{i}")
             assert httpx.post(f"http://127.0.0.1:{port}{PATH}", content=body, headers=headers).status_code == 200
