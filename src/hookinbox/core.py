@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -107,8 +108,22 @@ def receive(
 
     ``headers`` must have lower-cased names. The signature is checked on the
     exact ``body`` before it is parsed. 200 is answered only once the event is
-    recorded (and, for a store that is not durable, queued).
+    recorded (and, for a store that is not durable, queued). The time it takes
+    is reported to the inbox's timers as ``ack``.
     """
+    started = time.perf_counter()
+    reply = yield from _receive(inbox, endpoint, headers, body, executor)
+    inbox.observe_time("ack", endpoint.name, time.perf_counter() - started)
+    return reply
+
+
+def _receive(
+    inbox: Inbox,
+    endpoint: EndpointSettings,
+    headers: Mapping[str, str],
+    body: bytes,
+    executor: Executor,
+) -> Flow[Reply]:
     now = inbox.clock()
     mapping = endpoint.mapping
     try:
@@ -162,7 +177,9 @@ def receive(
         timestamp=record.timestamp,
         body=body,
     )
-    if not executor.submit(endpoint.name, event_id, event) and not store.durable:
+    # a remote executor publishes to a broker: that is I/O, kept off the event loop
+    queued = yield Call(executor.submit, endpoint.name, event_id, event, blocking=executor.remote)
+    if not queued and not store.durable:
         # Not kept anywhere that survives: forget it so the sender's retry is not a duplicate.
         yield Call(store.discard, endpoint.name, event_id, blocking=store.blocking)
         log.warning("queue full; refused event %s (%s) with 503", event_id, endpoint.name)

@@ -25,6 +25,7 @@ log = logging.getLogger("hookinbox")
 F = TypeVar("F", bound=Callable[..., Any])
 
 Observer = Callable[[str, str, str], None]
+Timer = Callable[[str, str, float], None]
 
 
 class Inbox:
@@ -57,6 +58,7 @@ class Inbox:
         self._async_executor: Executor | None = None
         self._exec_lock = threading.Lock()
         self._observers: list[Observer] = []
+        self._timers: list[Timer] = []
 
     # -- construction -----------------------------------------------------------------------
 
@@ -183,16 +185,15 @@ class Inbox:
             from hookinbox.executors.aio import AsyncioExecutor
 
             return AsyncioExecutor(self, workers=s.workers, queue_size=s.queue_size)
-        from hookinbox.executors import remote_executor
+        from hookinbox.executors import _REMOTE, remote_executor
 
-        ex = remote_executor(kind, self)
-        if not self.store.durable:
+        if kind in _REMOTE and not self.store.durable:
             raise ConfigurationError(
                 f"executor {kind!r} runs handlers in other processes, which cannot see a memory store; "
                 "use sqlite, postgresql, mysql or redis",
                 key="hookinbox.store",
             )
-        return ex
+        return remote_executor(kind, self)
 
     async def astartup(self) -> None:
         """Start the asyncio executor on the running loop and recover due events (ASGI lifespan startup)."""
@@ -267,7 +268,10 @@ class Inbox:
         return n
 
     def _kick(self, endpoint: str, event_id: str) -> None:
-        for ex in (self._sync_executor, self._async_executor):
+        executors = [self._sync_executor, self._async_executor]
+        if self.settings.executor not in ("auto", "thread", "threads", "asyncio") and not any(executors):
+            executors = [self.sync_executor()]  # a script replaying: hand the event to the task queue
+        for ex in executors:
             if ex is not None and ex.submit(endpoint, event_id):
                 return
 
@@ -303,3 +307,17 @@ class Inbox:
                 fn(what, endpoint, detail)
             except Exception:  # an observer must never break the request
                 log.debug("observer failed", exc_info=True)
+
+    def add_timer(self, fn: Timer) -> None:
+        """Call ``fn(what, endpoint, seconds)`` with latencies: ``ack`` (verify to reply) and ``handler``.
+
+        Same rules as :meth:`add_observer`: fast, never raising.
+        """
+        self._timers.append(fn)
+
+    def observe_time(self, what: str, endpoint: str, seconds: float) -> None:
+        for fn in self._timers:
+            try:
+                fn(what, endpoint, seconds)
+            except Exception:
+                log.debug("timer failed", exc_info=True)

@@ -1,9 +1,13 @@
 """Thread-pool executor for WSGI servers (and any sync host).
 
-A bounded :class:`queue.Queue` feeds ``workers`` daemon threads; a sweeper
-thread recovers due events (retries, abandoned leases, events accepted while
-the queue was full). ``shutdown`` stops taking work and waits up to a deadline;
-what is left stays pending in the store.
+A bounded queue (see :class:`~hookinbox.executors._admission.Admission`)
+feeds ``workers`` daemon threads; a sweeper thread recovers due events
+(retries, abandoned leases, events accepted while the queue was full).
+``shutdown`` stops taking work and drains for up to a deadline; after it the
+workers take nothing more from the queue, and what is left stays pending in
+the store for the next process. A handler still running at the deadline keeps
+its lease: a thread cannot be stopped, and its event is recovered once the
+lease expires if the process exits first.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from hookinbox.drive import Flow, run_sync
 from hookinbox.events import Event
+from hookinbox.executors._admission import Admission
 from hookinbox.processing import maintain, process, sweep
 
 if TYPE_CHECKING:
@@ -35,10 +40,12 @@ class ThreadExecutor:
     def __init__(self, inbox: Inbox, *, workers: int = 8, queue_size: int = 1000) -> None:
         self.inbox = inbox
         self.workers = max(1, workers)
-        self._queue: queue.Queue[_Item | None] = queue.Queue(maxsize=max(1, queue_size))
+        self.admission = Admission(queue_size)
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._abandon = threading.Event()  # the drain deadline passed: take nothing more
         self._started = False
         self._busy = 0
 
@@ -46,10 +53,9 @@ class ThreadExecutor:
 
     def start(self) -> None:
         with self._lock:
-            if self._started:
+            if self._started or self._stopping.is_set():
                 return
             self._started = True
-            self._stopping.clear()
             for i in range(self.workers):
                 t = threading.Thread(target=self._work, name=f"hookinbox-worker-{i}", daemon=True)
                 t.start()
@@ -63,25 +69,23 @@ class ThreadExecutor:
 
         Returns True if everything finished. Unfinished events stay pending (or
         processing, until their lease expires) in the store and are recovered
-        by the next process.
+        by the next process. Final: a stopped executor does not start again.
         """
         with self._lock:
-            if not self._started:
-                return True
+            if self._stopping.is_set():
+                return not any(t.is_alive() for t in self._threads)
             self._stopping.set()
-            self._started = False
         deadline = time.monotonic() + timeout
         for _ in range(self.workers):
-            try:
-                self._queue.put(None, timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Full:
-                break
+            self._queue.put(None)  # after everything queued: workers drain, then exit
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
         alive = [t for t in self._threads if t.is_alive()]
-        self._threads = alive
         if alive:
-            log.warning("shutdown deadline passed with %d event(s) unfinished; they stay in the store", self.pending())
+            self._abandon.set()
+            log.warning(
+                "drain deadline passed with %d event(s) unfinished; they stay in the store for recovery", self.pending()
+            )
         return not alive
 
     # -- work -------------------------------------------------------------------------------
@@ -89,16 +93,18 @@ class ThreadExecutor:
     def submit(self, endpoint: str, event_id: str, event: Event | None = None) -> bool:
         if self._stopping.is_set():
             return False
+        admitted = self.admission.admit((endpoint, event_id))
+        if admitted is None:
+            return True
+        if not admitted:
+            return False
         if not self._started:
             self.start()
-        try:
-            self._queue.put_nowait((endpoint, event_id, event))
-        except queue.Full:
-            return False
+        self._queue.put((endpoint, event_id, event))
         return True
 
     def pending(self) -> int:
-        return self._queue.qsize() + self._busy
+        return len(self.admission) + self._busy
 
     def run_flow(self, flow: Flow[T]) -> T:
         """Run one flow (processing, sweep, retention) in a worker or sweeper thread.
@@ -111,23 +117,30 @@ class ThreadExecutor:
     def _work(self) -> None:
         while True:
             item = self._queue.get()
-            if item is None:
+            if item is None or self._abandon.is_set():
                 return
-            self._busy += 1
+            self.admission.taken((item[0], item[1]))
+            with self._lock:
+                self._busy += 1
             try:
                 self.run_flow(process(self.inbox, *item))
-            except Exception:  # a store failure while settling: the lease will expire and it is retried
-                log.exception("processing event %s (%s) failed; it will be recovered", item[1], item[0])
+            except Exception as exc:  # a store failure while settling: the lease expires and it is retried
+                log.warning(
+                    "processing event %s (%s) failed (%s); it will be recovered",
+                    item[1],
+                    item[0],
+                    type(exc).__name__,
+                    extra={"endpoint": item[0], "event_id": item[1]},
+                )
             finally:
-                self._busy -= 1
-            if self._stopping.is_set() and self._queue.empty():
-                return
+                with self._lock:
+                    self._busy -= 1
 
     def _sweep(self) -> None:
         s = self.inbox.settings
         recover_after = 0.0  # on start: anything left by a previous process
         last_maintenance = 0.0
-        while not self._stopping.wait(0 if recover_after == 0.0 else s.sweep_interval):
+        while not self._stopping.is_set():
             try:
                 self.run_flow(sweep(self.inbox, self.submit, recover_after=recover_after))
                 if time.monotonic() - last_maintenance > 600:
@@ -135,4 +148,6 @@ class ThreadExecutor:
                     self.run_flow(maintain(self.inbox))
             except Exception as exc:
                 log.warning("sweep failed (%s); will try again", type(exc).__name__)
-            recover_after = s.recover_after
+            if self._stopping.wait(s.sweep_interval):
+                return
+            recover_after = 0.0 if self.admission.take_overflow() else s.recover_after
