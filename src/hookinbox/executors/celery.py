@@ -30,8 +30,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError("the celery executor needs Celery: pip install 'hookinbox[celery]'") from exc
 
-from hookinbox.events import Event
-from hookinbox.executors.worker import Sweeper, check_options, load_inbox, process_event
+from hookinbox.executors.worker import RemoteExecutor, Sweeper, check_options, load_inbox, process_event
 from hookinbox.handlers import import_handler
 
 if TYPE_CHECKING:
@@ -48,10 +47,10 @@ DEFAULT_QUEUE = "hookinbox"
 app: celery.Celery
 
 
-class CeleryExecutor:
+class CeleryExecutor(RemoteExecutor):
     """Publishes ``hookinbox.process(endpoint, event_id)`` to a Celery queue; never runs handlers."""
 
-    remote = True
+    broker = "Celery"
 
     def __init__(self, app: celery.Celery, *, queue: str = DEFAULT_QUEUE, task_name: str = TASK_NAME) -> None:
         self.app = app
@@ -69,23 +68,8 @@ class CeleryExecutor:
             app = make_app(broker=opts.get("broker"), queue=str(opts.get("queue", DEFAULT_QUEUE)), worker=False)
         return cls(app, queue=str(opts.get("queue", DEFAULT_QUEUE)), task_name=str(opts.get("task_name", TASK_NAME)))
 
-    def submit(self, endpoint: str, event_id: str, event: Event | None = None) -> bool:
-        """Publish the task; False (the event stays pending for a worker's sweeper) if the broker fails."""
-        try:
-            self.app.send_task(self.task_name, args=(endpoint, event_id), queue=self.queue, retry=False)
-        except Exception as exc:
-            log.warning(
-                "could not publish event %s (%s) to Celery (%s); a worker's sweeper will recover it",
-                event_id,
-                endpoint,
-                type(exc).__name__,
-                extra={"endpoint": endpoint, "event_id": event_id},
-            )
-            return False
-        return True
-
-    def pending(self) -> int:
-        return 0
+    def publish(self, endpoint: str, event_id: str) -> None:
+        self.app.send_task(self.task_name, args=(endpoint, event_id), queue=self.queue, retry=False)
 
     def shutdown(self, timeout: float = 10.0) -> bool:
         """Release broker connections (nothing runs here to drain)."""

@@ -31,8 +31,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError("the rq executor needs RQ: pip install 'hookinbox[rq]'") from exc
 
 from hookinbox.errors import ConfigurationError
-from hookinbox.events import Event
-from hookinbox.executors.worker import Sweeper, check_options
+from hookinbox.executors.worker import RemoteExecutor, Sweeper, check_options
 
 if TYPE_CHECKING:
     from hookinbox.inbox import Inbox
@@ -45,10 +44,10 @@ JOB = "hookinbox.executors.worker.process_event"
 DEFAULT_QUEUE = "hookinbox"
 
 
-class RQExecutor:
+class RQExecutor(RemoteExecutor):
     """Enqueues ``process_event(endpoint, event_id)`` on an RQ queue; never runs handlers."""
 
-    remote = True
+    broker = "RQ"
 
     def __init__(self, queue: rq.Queue, *, job_timeout: float = 300.0) -> None:
         self.queue = queue
@@ -72,23 +71,8 @@ class RQExecutor:
         queue = rq.Queue(str(s.executor_options.get("queue", DEFAULT_QUEUE)), connection=conn)
         return cls(queue, job_timeout=s.lease)
 
-    def submit(self, endpoint: str, event_id: str, event: Event | None = None) -> bool:
-        """Enqueue the job; False (the event stays pending for a worker's sweeper) if Redis fails."""
-        try:
-            self.queue.enqueue(JOB, endpoint, event_id, job_timeout=self.job_timeout, result_ttl=0, failure_ttl=86400)
-        except Exception as exc:
-            log.warning(
-                "could not enqueue event %s (%s) on RQ (%s); a worker's sweeper will recover it",
-                event_id,
-                endpoint,
-                type(exc).__name__,
-                extra={"endpoint": endpoint, "event_id": event_id},
-            )
-            return False
-        return True
-
-    def pending(self) -> int:
-        return 0
+    def publish(self, endpoint: str, event_id: str) -> None:
+        self.queue.enqueue(JOB, endpoint, event_id, job_timeout=self.job_timeout, result_ttl=0, failure_ttl=86400)
 
     def shutdown(self, timeout: float = 10.0) -> bool:
         """Release the Redis connections (nothing runs here to drain)."""

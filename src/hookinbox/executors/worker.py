@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from hookinbox.drive import run_sync
 from hookinbox.errors import ConfigurationError
+from hookinbox.events import Event
 from hookinbox.processing import maintain, process
 
 if TYPE_CHECKING:
@@ -38,6 +39,40 @@ log = logging.getLogger("hookinbox.worker")
 
 _lock = threading.Lock()
 _cached: tuple[int, Inbox] | None = None
+
+
+class RemoteExecutor:
+    """Base of the executors that hand events to a task queue (Celery, RQ).
+
+    ``submit`` publishes the key only (workers load the event from the shared
+    store) and never raises: a broker that is down makes it return False, and
+    the event stays pending in the store for a worker's sweeper.
+    """
+
+    remote = True
+    #: how the log names the queue system
+    broker = "the broker"
+
+    def publish(self, endpoint: str, event_id: str) -> None:
+        raise NotImplementedError
+
+    def submit(self, endpoint: str, event_id: str, event: Event | None = None) -> bool:
+        try:
+            self.publish(endpoint, event_id)
+        except Exception as exc:
+            log.warning(
+                "could not hand event %s (%s) to %s (%s); a worker's sweeper will recover it",
+                event_id,
+                endpoint,
+                self.broker,
+                type(exc).__name__,
+                extra={"endpoint": endpoint, "event_id": event_id},
+            )
+            return False
+        return True
+
+    def pending(self) -> int:
+        return 0
 
 
 def check_options(options: dict[str, Any], known: tuple[str, ...], executor: str) -> None:
