@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -114,12 +115,16 @@ class TcpProxy:
         self._threading = threading
         self._conns: list[Any] = []
         self._listener: Any = None
+        self._lock = threading.Lock()
+        self._stopped = False
         probe = socket.socket()
         probe.bind(("127.0.0.1", 0))
         self.port = probe.getsockname()[1]
         probe.close()
 
     def start(self) -> None:
+        with self._lock:
+            self._stopped = False
         s = self._socket.socket()
         s.setsockopt(self._socket.SOL_SOCKET, self._socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", self.port))
@@ -139,7 +144,11 @@ class TcpProxy:
                 client.close()
                 continue
             upstream.settimeout(None)
-            self._conns += [client, upstream]
+            with self._lock:  # a connection accepted while stop() runs must not survive the cut
+                if self._stopped:
+                    self._cut([client, upstream])
+                    continue
+                self._conns += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 self._threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
@@ -166,10 +175,15 @@ class TcpProxy:
                 pass
             self._listener.close()
             self._listener = None
-        for c in self._conns:
+        with self._lock:
+            self._stopped = True
+            conns, self._conns = self._conns, []
+        self._cut(conns)
+
+    def _cut(self, conns: list[Any]) -> None:
+        for c in conns:
             try:
-                c.shutdown(self._socket.SHUT_RDWR)
+                c.shutdown(self._socket.SHUT_RDWR)  # sends FIN now, even while a pipe thread is in recv()
             except OSError:
                 pass
             c.close()
-        self._conns.clear()

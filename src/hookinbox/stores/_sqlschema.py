@@ -119,12 +119,16 @@ def create_engine(
         if backend == "postgresql":
             connect_args = {
                 "connect_timeout": max(1, round(connect_timeout)),
-                "options": f"-c statement_timeout={int(statement_timeout * 1000)}",
+                # idle_in_transaction_session_timeout: a client cut off mid-transaction (a network
+                # partition) must not hold row locks until TCP keepalive notices; ours are short.
+                "options": f"-c statement_timeout={int(statement_timeout * 1000)}"
+                " -c idle_in_transaction_session_timeout=60000",
             }
         elif backend in ("mysql", "mariadb"):
             connect_args = {
                 "connect_timeout": connect_timeout,
-                "init_command": f"SET SESSION max_statement_time={statement_timeout:g}",
+                # lock_wait_timeout bounds metadata locks (DDL), which max_statement_time does not
+                "init_command": f"SET SESSION max_statement_time={statement_timeout:g}, lock_wait_timeout=60",
             }
     kwargs.update(engine_options or {})
     if connect_args:

@@ -394,6 +394,7 @@ class SQLStore:
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+                conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")  # DDL never waits forever
             elif self.dialect in ("mysql", "mariadb"):
                 conn.exec_driver_sql("SET SESSION max_statement_time = 0")
             try:
