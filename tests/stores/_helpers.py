@@ -108,7 +108,6 @@ class TcpProxy:
 
     def __init__(self, host: str, port: int) -> None:
         import socket
-        import threading
 
         self.target = (host, port)
         self._socket = socket
