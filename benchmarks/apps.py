@@ -37,7 +37,11 @@ def settings() -> dict[str, Any]:
     opts = os.environ.get("BENCH_STORE_OPTIONS")
     if opts:
         glob["store_options"] = json.loads(opts)
-    for env, key in (("BENCH_QUEUE_SIZE", "queue_size"), ("BENCH_WORKERS", "workers"), ("BENCH_MAX_EVENTS", "max_events")):
+    for env, key in (
+        ("BENCH_QUEUE_SIZE", "queue_size"),
+        ("BENCH_WORKERS", "workers"),
+        ("BENCH_MAX_EVENTS", "max_events"),
+    ):
         if os.environ.get(env):
             glob[key] = int(os.environ[env])
     return {
@@ -161,8 +165,13 @@ def _gc_log(path: str) -> None:
         if now - written[0] > 0.5:  # the server dies by its signal: no atexit
             written[0] = now
             with open(path, "w") as f:
-                json.dump({f"gen{g}": {"count": n, "total_ms": t * 1000, "max_ms": m * 1000}
-                           for g, (n, t, m) in sorted(stats.items())}, f)
+                json.dump(
+                    {
+                        f"gen{g}": {"count": n, "total_ms": t * 1000, "max_ms": m * 1000}
+                        for g, (n, t, m) in sorted(stats.items())
+                    },
+                    f,
+                )
 
     gc.callbacks.append(callback)
 

@@ -134,8 +134,24 @@ def start_server(host: str, env_extra: dict[str, str], core: str | None, log: Pa
     server, target = HOSTS[host]
     port = free_port()
     if server == "uvicorn":
-        cmd = [sys.executable, "-m", "uvicorn", target, "--factory", "--app-dir", str(HERE), "--host", "127.0.0.1",
-               "--port", str(port), "--no-access-log", "--log-level", "warning", "--lifespan", "on"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            target,
+            "--factory",
+            "--app-dir",
+            str(HERE),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--lifespan",
+            "on",
+        ]
         try:
             import httptools  # noqa: F401
             import uvloop  # noqa: F401
@@ -144,10 +160,30 @@ def start_server(host: str, env_extra: dict[str, str], core: str | None, log: Pa
         except ImportError:
             pass
     else:
-        cmd = [sys.executable, "-m", "gunicorn", "--chdir", str(HERE), "-w", "1", "-k", "gthread", "--threads", "8",
-               "-b", f"127.0.0.1:{port}", "--log-level", "warning", target]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(HERE)]), "BENCH_SECRET": SECRET,
-           **env_extra}
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--chdir",
+            str(HERE),
+            "-w",
+            "1",
+            "-k",
+            "gthread",
+            "--threads",
+            "8",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            target,
+        ]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(HERE)]),
+        "BENCH_SECRET": SECRET,
+        **env_extra,
+    }
     with log.open("ab") as out:
         proc = subprocess.Popen(pin(cmd, core), env=env, stdout=out, stderr=subprocess.STDOUT)
     srv = Server(host, port, proc)
@@ -177,11 +213,28 @@ def load(port: int, path: str, bodies: Path, conns: int, seconds: int, core: str
     """Drive ``path`` with ``conns`` keep-alive connections for ``seconds``; wrk's numbers as a dict."""
     env = {**os.environ, "BENCH_PATH": path, "BENCH_BODIES": str(bodies), "BENCH_HEADER": HEADER}
     if have_wrk():
-        cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "10s", "-s", str(HERE / "post.lua"),
-               f"http://127.0.0.1:{port}"]
+        cmd = [
+            "wrk",
+            "-t1",
+            f"-c{conns}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(HERE / "post.lua"),
+            f"http://127.0.0.1:{port}",
+        ]
     else:
-        cmd = [sys.executable, str(HERE / "pyload.py"), "127.0.0.1", str(port), path, str(bodies), str(conns),
-               str(seconds)]
+        cmd = [
+            sys.executable,
+            str(HERE / "pyload.py"),
+            "127.0.0.1",
+            str(port),
+            path,
+            str(bodies),
+            str(conns),
+            str(seconds),
+        ]
     done = subprocess.run(pin(cmd, core), env=env, capture_output=True, text=True, timeout=seconds + 120)
     for line in done.stdout.splitlines():
         if line.startswith("BENCHJSON "):

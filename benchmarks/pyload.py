@@ -29,7 +29,9 @@ def load_requests(host: str, path: str, bodies: str, header: str) -> list[bytes]
     return out
 
 
-async def worker(host: str, port: int, reqs: list[bytes], start: int, stride: int, deadline: float, stats: dict) -> None:
+async def worker(
+    host: str, port: int, reqs: list[bytes], start: int, stride: int, deadline: float, stats: dict
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     i = start
     try:

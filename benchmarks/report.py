@@ -16,8 +16,18 @@ START = "<!-- results:start -->"
 END = "<!-- results:end -->"
 
 COLUMNS = (
-    "server", "host", "store", "handler", "conc", "bare req/s", "hookinbox req/s", "ratio",
-    "bare p50 / p99 ms", "hookinbox p50 / p99 ms", "hookinbox non-2xx", "RSS MB",
+    "server",
+    "host",
+    "store",
+    "handler",
+    "conc",
+    "bare req/s",
+    "hookinbox req/s",
+    "ratio",
+    "bare p50 / p99 ms",
+    "hookinbox p50 / p99 ms",
+    "hookinbox non-2xx",
+    "RSS MB",
 )
 
 
@@ -47,7 +57,8 @@ def machine() -> str:
         wrk = (out.stdout or out.stderr).split(" [")[0].strip()
     return (
         f"{cpu}, {os.cpu_count()} CPUs, Linux {platform.release()}, Python {platform.python_version()}; "
-        + ", ".join(versions) + (f"; {wrk}" if wrk else "")
+        + ", ".join(versions)
+        + (f"; {wrk}" if wrk else "")
     )
 
 
@@ -88,7 +99,8 @@ def cell_line(cell: Any) -> str:
 
 def _row(cell: Any) -> str:
     server = harness.HOSTS[cell.host][0]
-    lead = [server, cell.host, cell.store, f"{cell.delay:g} s", str(cell.conc)]
+    handler = f"{cell.delay:g} s" + (f", queue_size {cell.queue}" if cell.queue else "")
+    lead = [server, cell.host, cell.store, handler, str(cell.conc)]
     if cell.note:
         return "| " + " | ".join([*lead, cell.note, "", "", "", "", "", ""]) + " |"
     s = summary(cell)
@@ -118,29 +130,45 @@ def targets(cells: list[Any], floods: list[dict[str, Any]]) -> list[str]:
     out = ["| target | measured | met |", "|---|---|---|"]
     for store, want in (("memory", 0.85), ("redis", 0.70)):
         for host in ("raw", "starlette", "fastapi"):
-            got = _find(cells, host=host, store=store, delay=0.0)
+            got = _find(cells, host=host, store=store, delay=0.0, queue=None)
             if got:
                 ratios = ", ".join(f"c={c.conc}: {summary(c)['ratio']:.0%}" for c in got)
                 ok = all(summary(c)["ratio"] >= want for c in got)
-                out.append(f"| ASGI ({host}) + {store}, 0 ms handler: >= {want:.0%} of bare | {ratios} | "
-                           f"{'yes' if ok else 'no'} |")
-    for c0 in _find(cells, delay=0.0, conc=64):
-        c2 = _find(cells, host=c0.host, store=c0.store, delay=2.0, conc=64)
+                out.append(
+                    f"| ASGI ({host}) + {store}, 0 ms handler: >= {want:.0%} of bare | {ratios} | "
+                    f"{'yes' if ok else 'no'} |"
+                )
+    for c0 in _find(cells, delay=0.0, conc=64, queue=None):
+        c2 = _find(cells, host=c0.host, store=c0.store, delay=2.0, conc=64, queue=None)
         if c2:
             a, b = summary(c0)["hook_p99"], summary(c2[0])["hook_p99"]
             ba, bb = summary(c0)["bare_p99"], summary(c2[0])["bare_p99"]
-            out.append(f"| p99 ack at c=64 unchanged, 0 ms vs 2 s handler ({c0.host}, {c0.store}) | "
-                       f"{a:.2f} vs {b:.2f} ms (bare in the same runs: {ba:.2f} vs {bb:.2f} ms) | "
-                       f"{'yes' if b <= max(a * 1.25, a + 2.0) else 'no'} |")
+            out.append(
+                f"| p99 ack at c=64 unchanged, 0 ms vs 2 s handler ({c0.host}, {c0.store}) | "
+                f"{a:.2f} vs {b:.2f} ms (bare in the same runs: {ba:.2f} vs {bb:.2f} ms) | "
+                f"{'yes' if b <= max(a * 1.25, a + 2.0) else 'no'} |"
+            )
     for f in floods:
         rss = [kb for _, kb in f["samples"]]
         if rss:
             half = rss[len(rss) // 2 :]
-            out.append(f"| memory bounded under a {f['seconds']} s flood of distinct events "
-                       f"({f['delay']:g} s handler, default settings) | RSS {rss[0] / 1024:.0f} MB at start, "
-                       f"{max(half) / 1024:.0f} MB max over the second half, {rss[-1] / 1024:.0f} MB at the end | "
-                       f"{'yes' if rss[-1] <= max(half) * 1.0 and max(half) < 4 * 1024 * 1024 else 'no'} |")
+            out.append(
+                f"| memory bounded under a {f['seconds']} s flood of distinct events "
+                f"({f['delay']:g} s handler, default settings) | RSS {rss[0] / 1024:.0f} MB at start, "
+                f"{max(half) / 1024:.0f} MB max over the second half, {rss[-1] / 1024:.0f} MB at the end | "
+                f"{'yes' if rss[-1] <= max(half) * 1.0 and max(half) < 4 * 1024 * 1024 else 'no'} |"
+            )
     return out
+
+
+def _gc_text(gc: dict[str, dict[str, float]]) -> str:
+    full = gc.get("gen2")
+    if not full:
+        return ""
+    return (
+        f" Full garbage collections: {full['count']:.0f}, {full['total_ms']:.0f} ms in all, "
+        f"the longest {full['max_ms']:.0f} ms."
+    )
 
 
 def flood_lines(floods: list[dict[str, Any]]) -> list[str]:
@@ -152,7 +180,7 @@ def flood_lines(floods: list[dict[str, Any]]) -> list[str]:
         out += [
             "",
             f"Flood, {f['delay']:g} s handler: {total} distinct events in {f['seconds']} s "
-            f"({bad / total if total else 0:.1%} answered non-2xx).",
+            f"({bad / total if total else 0:.1%} answered non-2xx)." + _gc_text(f.get("gc", {})),
             "",
             "| t (s) | " + " | ".join(f"{t:.0f}" for t, _ in f["samples"][::5]) + " |",
             "|---|" + "---|" * len(f["samples"][::5]),
@@ -161,7 +189,8 @@ def flood_lines(floods: list[dict[str, Any]]) -> list[str]:
             "| segment | " + " | ".join(str(i + 1) for i in range(len(segs))) + " |",
             "|---|" + "---|" * len(segs),
             "| req/s | " + " | ".join(f"{s['rps']:.0f}" for s in segs) + " |",
-            "| non-2xx | " + " | ".join(f"{s['non2xx'] / s['requests'] if s['requests'] else 0:.0%}" for s in segs)
+            "| non-2xx | "
+            + " | ".join(f"{s['non2xx'] / s['requests'] if s['requests'] else 0:.0%}" for s in segs)
             + " |",
         ]
     return out
@@ -172,7 +201,8 @@ def render(meta: dict[str, Any], cells: list[Any], floods: list[dict[str, Any]])
     noise = (
         f"bare-route throughput moved by a median {statistics.median(spreads):.0%} (max {max(spreads):.0%}) "
         "between the two bare runs of a cell"
-        if spreads else "one round per cell: no noise estimate (use --rounds 2)"
+        if spreads
+        else "one round per cell: no noise estimate (use --rounds 2)"
     )
     lines = [
         START,
@@ -189,8 +219,11 @@ def render(meta: dict[str, Any], cells: list[Any], floods: list[dict[str, Any]])
         "",
         "#### Servers and hosts (memory store)",
         "",
-        *table([c for c in cells if c.store == "memory"]),
+        *table([c for c in cells if c.store == "memory" and not c.queue]),
     ]
+    backlog = [c for c in cells if c.queue]
+    if backlog:
+        lines += ["", "#### A 2 s handler with every event kept in memory (queue_size raised)", "", *table(backlog)]
     durable = [c for c in cells if c.store != "memory"]
     if durable:
         lines += ["", "#### Durable stores", "", *table(durable)]

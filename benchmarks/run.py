@@ -19,10 +19,8 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import shlex
 import socket
-import statistics
 import sys
 import tempfile
 import threading
@@ -32,8 +30,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
-import report  # noqa: E402
+import harness
+import report
 
 STORES = ("memory", "sqlite", "redis", "postgresql")
 
@@ -48,6 +46,8 @@ class Cell:
     hook: list[dict[str, float]] = field(default_factory=list)
     rss_kb: int = 0
     note: str = ""
+    #: queue_size (and room in the memory store) for this cell; None keeps hookinbox's defaults
+    queue: int | None = None
 
 
 def store_env(store: str, tmp: Path) -> dict[str, str] | None:
@@ -80,9 +80,9 @@ def run_cell(cell: Cell, args: argparse.Namespace, tmp: Path, pins: tuple[str, s
         cell.note = "store unavailable"
         return
     env["BENCH_HANDLER_DELAY"] = str(cell.delay)
-    # Room for every event of the run, so a 2 s handler shows the ack path, not 503 back-pressure
-    # (the flood below keeps the defaults and shows that instead).
-    env["BENCH_QUEUE_SIZE"] = str(args.queue_size)
+    if cell.queue:  # room for every event of the run: all acked, none refused with 503
+        env["BENCH_QUEUE_SIZE"] = str(cell.queue)
+        env["BENCH_MAX_EVENTS"] = str(cell.queue * 10)
     server_core, load_core = pins if pins else (None, None)
     srv = harness.start_server(cell.host, env, server_core, tmp / "server.log")
     try:
@@ -104,8 +104,14 @@ def run_cell(cell: Cell, args: argparse.Namespace, tmp: Path, pins: tuple[str, s
 
         if args.warmup:
             n = int(rate * 2 * args.warmup) + 2000
-            harness.load(srv.port, "/hook", harness.write_bodies(tmp / "hook.txt", uuid.uuid4().hex[:8], n),
-                         cell.conc, args.warmup, load_core)
+            harness.load(
+                srv.port,
+                "/hook",
+                harness.write_bodies(tmp / "hook.txt", uuid.uuid4().hex[:8], n),
+                cell.conc,
+                args.warmup,
+                load_core,
+            )
         for r in range(args.rounds):  # ABBA: bare, hook, hook, bare
             if r % 2 == 0:
                 cell.bare.append(bare())
@@ -120,7 +126,8 @@ def run_cell(cell: Cell, args: argparse.Namespace, tmp: Path, pins: tuple[str, s
 
 def flood(args: argparse.Namespace, tmp: Path, pins: tuple[str, str] | None, delay: float, seconds: int) -> dict:
     """Distinct events for ``seconds`` with default settings; RSS sampled every second."""
-    env = {"BENCH_STORE": "memory://", "BENCH_HANDLER_DELAY": str(delay)}
+    gc_log = tmp / f"gc-flood-{delay:g}.json"
+    env = {"BENCH_STORE": "memory://", "BENCH_HANDLER_DELAY": str(delay), "BENCH_GC_LOG": str(gc_log)}
     server_core, load_core = pins if pins else (None, None)
     srv = harness.start_server(args.flood_host, env, server_core, tmp / "server.log")
     samples: list[tuple[float, int]] = []
@@ -148,7 +155,8 @@ def flood(args: argparse.Namespace, tmp: Path, pins: tuple[str, str] | None, del
         stop.set()
         sampler.join()
         srv.stop()
-    return {"delay": delay, "seconds": seconds, "samples": samples, "segments": segments}
+    gc_stats = json.loads(gc_log.read_text()) if gc_log.exists() else {}
+    return {"delay": delay, "seconds": seconds, "samples": samples, "segments": segments, "gc": gc_stats}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,7 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=int, default=3, help="seconds per measured run")
     p.add_argument("--rounds", type=int, default=2, help="bare/hookinbox pairs per cell (ABBA order)")
     p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--queue-size", type=int, default=100_000)
+    p.add_argument(
+        "--backlog",
+        type=int,
+        default=100_000,
+        help="queue_size of the extra 2 s-handler cell that keeps every event in memory (0: skip it)",
+    )
     p.add_argument("--flood-seconds", type=int, default=60, help="0 to skip the memory flood")
     p.add_argument("--flood-host", default="starlette")
     p.add_argument("--output", default=str(harness.ROOT / "docs" / "benchmarks.md"))
@@ -184,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
             for delay in delays:
                 for c in conc:
                     cells.append(Cell(host, store, delay, c))
+    if args.backlog and "memory" in stores and 2.0 in delays and 64 in conc:
+        for host in args.hosts.split(","):
+            if harness.HOSTS[host][0] == "uvicorn":
+                cells.append(Cell(host, "memory", 2.0, 64, queue=args.backlog))
+                break
     started = time.time()
     floods = []
     with tempfile.TemporaryDirectory(prefix="hookinbox-bench-") as d:
@@ -202,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
         "elapsed_s": round(time.time() - started),
-        "command": "python benchmarks/run.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+        "command": "python benchmarks/run.py "
+        + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
         "machine": report.machine(),
         "pinned": f"server on CPU {pins[0]}, load generator on CPU {pins[1]}" if pins else "not pinned",
         "loadgen": "wrk (closed loop, 1 thread, keep-alive)" if harness.have_wrk() else "benchmarks/pyload.py (Python)",
