@@ -16,6 +16,7 @@ import gc
 import hashlib
 import hmac
 import json
+import os
 import pstats
 import sys
 import tempfile
@@ -52,9 +53,10 @@ async def one_round(items: list[tuple[list[tuple[bytes, bytes]], bytes]]) -> tup
     ep = inbox.endpoints["bench"]
     ex = inbox.async_executor()
     t_receive = t_process = 0.0
-    for start in range(0, len(items), 64):  # 64 deliveries, then let the workers run, as under c=64
+    batch = int(os.environ.get("HOTPATH_BATCH", "64"))
+    for start in range(0, len(items), batch):  # 64 deliveries, then let the workers run, as under c=64
         t0 = time.process_time()
-        for raw, body in items[start : start + 64]:
+        for raw, body in items[start : start + batch]:
             reply = await run_async(receive(inbox, ep, lower_headers_from_asgi(raw), body, ex))
             assert reply.status == 200, reply
         t1 = time.process_time()

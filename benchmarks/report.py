@@ -26,6 +26,8 @@ COLUMNS = (
     "ratio",
     "bare p50 / p99 ms",
     "hookinbox p50 / p99 ms",
+    "server CPU us/req bare / hookinbox",
+    "CPU ratio",
     "hookinbox non-2xx",
     "RSS MB",
 )
@@ -81,6 +83,9 @@ def summary(cell: Any) -> dict[str, float]:
         "bare_p99": _mean(cell.bare, "p99_us") / 1000,
         "hook_p50": _mean(cell.hook, "p50_us") / 1000,
         "hook_p99": _mean(cell.hook, "p99_us") / 1000,
+        "bare_cpu": _mean(cell.bare, "cpu_us"),
+        "hook_cpu": _mean(cell.hook, "cpu_us"),
+        "cpu_ratio": _mean(cell.bare, "cpu_us") / _mean(cell.hook, "cpu_us") if _mean(cell.hook, "cpu_us") else 0.0,
         "non2xx": bad / hook_n if hook_n else 0.0,
         "wraps": sum(r["wraps"] for r in cell.hook),
         "spread": spread,
@@ -102,7 +107,7 @@ def _row(cell: Any) -> str:
     handler = f"{cell.delay:g} s" + (f", queue_size {cell.queue}" if cell.queue else "")
     lead = [server, cell.host, cell.store, handler, str(cell.conc)]
     if cell.note:
-        return "| " + " | ".join([*lead, cell.note, "", "", "", "", "", ""]) + " |"
+        return "| " + " | ".join([*lead, cell.note] + [""] * (len(COLUMNS) - len(lead) - 1)) + " |"
     s = summary(cell)
     non2xx = f"{s['non2xx']:.1%}" + (f" ({int(s['wraps'])} id wraps)" if s["wraps"] else "")
     cols = [
@@ -112,6 +117,8 @@ def _row(cell: Any) -> str:
         f"**{s['ratio']:.0%}**",
         f"{s['bare_p50']:.2f} / {s['bare_p99']:.2f}",
         f"{s['hook_p50']:.2f} / {s['hook_p99']:.2f}",
+        f"{s['bare_cpu']:.0f} / {s['hook_cpu']:.0f}",
+        f"{s['cpu_ratio']:.0%}",
         non2xx,
         f"{cell.rss_kb / 1024:.0f}",
     ]
@@ -132,7 +139,9 @@ def targets(cells: list[Any], floods: list[dict[str, Any]]) -> list[str]:
         for host in ("raw", "starlette", "fastapi"):
             got = _find(cells, host=host, store=store, delay=0.0, queue=None)
             if got:
-                ratios = ", ".join(f"c={c.conc}: {summary(c)['ratio']:.0%}" for c in got)
+                ratios = ", ".join(
+                    f"c={c.conc}: {summary(c)['ratio']:.0%} (CPU {summary(c)['cpu_ratio']:.0%})" for c in got
+                )
                 ok = all(summary(c)["ratio"] >= want for c in got)
                 out.append(
                     f"| ASGI ({host}) + {store}, 0 ms handler: >= {want:.0%} of bare | {ratios} | "

@@ -89,23 +89,22 @@ def run_cell(cell: Cell, args: argparse.Namespace, tmp: Path, pins: tuple[str, s
         warm_bodies = harness.write_bodies(tmp / "warm.txt", "warm" + uuid.uuid4().hex[:4], 2000)
         rate = 2000.0
         if args.warmup:
-            rate = max(rate, harness.load(srv.port, "/bare", warm_bodies, cell.conc, args.warmup, load_core)["rps"])
+            rate = max(rate, srv.load("/bare", warm_bodies, cell.conc, args.warmup, load_core)["rps"])
 
         def hook() -> dict[str, float]:
             n = int(rate * 2 * args.duration) + 2000
             bodies = harness.write_bodies(tmp / "hook.txt", uuid.uuid4().hex[:8], n)
-            return harness.load(srv.port, "/hook", bodies, cell.conc, args.duration, load_core)
+            return srv.load("/hook", bodies, cell.conc, args.duration, load_core)
 
         def bare() -> dict[str, float]:
             nonlocal rate
-            out = harness.load(srv.port, "/bare", warm_bodies, cell.conc, args.duration, load_core)
+            out = srv.load("/bare", warm_bodies, cell.conc, args.duration, load_core)
             rate = max(rate, out["rps"])  # sizes the next hookinbox run's supply of fresh ids
             return out
 
         if args.warmup:
             n = int(rate * 2 * args.warmup) + 2000
-            harness.load(
-                srv.port,
+            srv.load(
                 "/hook",
                 harness.write_bodies(tmp / "hook.txt", uuid.uuid4().hex[:8], n),
                 cell.conc,
@@ -143,13 +142,13 @@ def flood(args: argparse.Namespace, tmp: Path, pins: tuple[str, str] | None, del
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     try:
-        rate = harness.load(srv.port, "/bare", harness.write_bodies(tmp / "warm.txt", "floodw", 2000), 64, 1, load_core)
+        rate = srv.load("/bare", harness.write_bodies(tmp / "warm.txt", "floodw", 2000), 64, 1, load_core)
         seg = 10
         left = seconds
         while left > 0:
             n = int(rate["rps"] * 2 * min(seg, left)) + 2000
             bodies = harness.write_bodies(tmp / "flood.txt", uuid.uuid4().hex[:8], n)
-            segments.append(harness.load(srv.port, "/hook", bodies, 64, min(seg, left), load_core))
+            segments.append(srv.load("/hook", bodies, 64, min(seg, left), load_core))
             left -= seg
     finally:
         stop.set()

@@ -36,13 +36,14 @@ def test_quick_run_writes_a_well_formed_table(tmp_path: Path) -> None:
     rows = [line for line in text.splitlines() if line.startswith("| uvicorn |")]
     assert len(rows) == 1, text
     cols = [c.strip() for c in rows[0].strip("|").split("|")]
-    assert len(cols) == 12, cols
+    assert len(cols) == 14, cols
     assert cols[:5] == ["uvicorn", "raw", "memory", "0 s", "16"]
     bare, hook = float(cols[5]), float(cols[6])
     assert bare > 0 and hook > 0
     assert re.fullmatch(r"\*\*\d+%\*\*", cols[7])
     assert re.fullmatch(r"[\d.]+ / [\d.]+", cols[9])
-    assert cols[10].startswith("0.0%"), "every signed, distinct delivery is acked with 200"
+    assert re.fullmatch(r"\d+ / \d+", cols[10])
+    assert cols[12].startswith("0.0%"), "every signed, distinct delivery is acked with 200"
 
 
 def test_rerun_keeps_the_prose_around_the_results(tmp_path: Path) -> None:
