@@ -83,3 +83,68 @@ def amqp_url() -> str:
 def namespace() -> Iterator[str]:
     """A name unique to this test, for tables, key prefixes and queues on shared servers."""
     yield "t" + uuid.uuid4().hex[:10]
+
+
+# -- stores ---------------------------------------------------------------------------------
+
+STORES = ["memory", "sqlite", "postgresql", "mariadb", "redis"]
+
+
+def _drop_store(url: str, options: dict[str, object]) -> None:
+    """Remove what a test's store created: its own prefixed tables or keys, nothing else."""
+    if url.startswith("memory"):
+        return
+    from hookinbox.stores import store_from_url
+
+    store = store_from_url(url, **options)
+    try:
+        store.drop()  # type: ignore[attr-defined]
+    finally:
+        store.close()
+
+
+@pytest.fixture(params=STORES)
+def store_url(
+    request: pytest.FixtureRequest, namespace: str, tmp_path: object
+) -> Iterator[tuple[str, dict[str, object]]]:
+    """``(url, store_options)`` of a fresh, isolated store, once per backend in :data:`STORES`.
+
+    Use it as ``Inbox.from_settings(settings_dict(store=url, store_options=opts))``
+    or with :func:`make_store`. The store's tables/keys are dropped afterwards.
+    """
+    kind = request.param
+    options: dict[str, object] = {}
+    if kind == "memory":
+        url = "memory://"
+    elif kind == "sqlite":
+        require_module("sqlalchemy")
+        url = f"sqlite:///{tmp_path}/hookinbox.db"  # type: ignore[str-bytes-safe]
+    elif kind == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        options = {"table_prefix": f"{namespace}_"}
+    elif kind == "mariadb":
+        url = request.getfixturevalue("mysql_url")
+        options = {"table_prefix": f"{namespace}_"}
+    else:
+        url = request.getfixturevalue("redis_url")
+        options = {"prefix": f"{namespace}:"}
+    yield url, options
+    _drop_store(url, options)
+
+
+@pytest.fixture
+def make_store(store_url: tuple[str, dict[str, object]]) -> Iterator[object]:
+    """``make_store(**overrides)`` builds the parametrized store; every one built is closed afterwards."""
+    from hookinbox.stores import store_from_url
+
+    url, options = store_url
+    built: list[object] = []
+
+    def make(**overrides: object) -> object:
+        store = store_from_url(url, **{**options, **overrides})
+        built.append(store)
+        return store
+
+    yield make
+    for store in built:
+        store.close()  # type: ignore[attr-defined]

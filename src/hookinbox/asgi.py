@@ -21,7 +21,8 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from hookinbox.core import Reply, lower_headers_from_asgi, precheck, receive, reply_for, too_large
+from hookinbox import core
+from hookinbox.core import Reply, lower_headers_from_asgi, precheck, reply_for, too_large
 from hookinbox.drive import run_async
 from hookinbox.errors import BodyTimeout, StoreUnavailable
 from hookinbox.inbox import Inbox
@@ -104,21 +105,21 @@ class WebhookMiddleware:
         """Answer one delivery to ``endpoint``. Never raises and never answers 500."""
         try:
             headers = lower_headers_from_asgi(scope["headers"])
-            reply = precheck(endpoint, scope["method"], headers.get("content-length"))
-            if reply is None:
-                body = await self._read_body(endpoint, receive)
-                if body is None:
-                    return  # the client went away: nothing was recorded, nothing to answer
-                if isinstance(body, Reply):
-                    reply = body
-                else:
-                    if self._loop is not asyncio.get_running_loop():
-                        await self._start()
-                    flow = receive_flow(self.inbox, endpoint, headers, body)
-                    reply = await run_async(flow)
+            early = precheck(endpoint, scope["method"], headers.get("content-length"))
+            body = early if early is not None else await self._read_body(endpoint, receive)
+            if body is None:
+                return  # the client went away: nothing was recorded, nothing to answer
+            if isinstance(body, Reply):
+                reply = body
+            else:
+                if self._loop is not asyncio.get_running_loop():
+                    await self._start()
+                executor = self.inbox.async_executor()
+                reply = await run_async(core.receive(self.inbox, endpoint, headers, body, executor))
         except Exception:
             log.exception("unexpected error answering a delivery to %s; answered 503", endpoint.name)
             reply = _ERROR
+        assert reply is not None
         await send({"type": "http.response.start", "status": reply.status, "headers": reply.raw_headers})
         await send({"type": "http.response.body", "body": reply.body})
 
@@ -149,7 +150,3 @@ class WebhookMiddleware:
                         return b"".join(chunks)
         except TimeoutError:
             return reply_for(BodyTimeout(f"body not received within {self._timeout:g} s"))
-
-
-def receive_flow(inbox: Inbox, endpoint: EndpointSettings, headers: dict[str, str], body: bytes) -> Any:
-    return receive(inbox, endpoint, headers, body, inbox.async_executor())

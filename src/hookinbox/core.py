@@ -114,6 +114,11 @@ def receive(
     try:
         endpoint.verifier.verify(headers, body, now)
         payload = parse_object(body)
+        handshake = getattr(endpoint.verifier, "handshake", None)
+        answer = handshake(payload, headers) if handshake is not None else None
+        if answer is not None:  # e.g. Slack's url_verification: answered, not an event
+            log.info("answered a handshake on %s", endpoint.name)
+            return Reply.json(200, answer)
         event_type = mapping.event_type(payload, headers)
         event_id = mapping.event_id(payload, headers, body, event_type)
     except Rejected as exc:
@@ -164,6 +169,8 @@ def receive(
         inbox.observe("rejected", endpoint.name, "queue_full")
         return reply_for(QueueFull("the processing queue is full", retry_after=inbox.settings.retry_after))
     log.info("accepted event %s (%s, %s)", event_id, endpoint.name, event_type)
+    if inbox.settings.log_bodies:  # opt-in only: these are medical and payment events
+        log.debug("body of event %s (%s): %s", event_id, endpoint.name, body.decode("utf-8", "replace"))
     inbox.observe("accepted", endpoint.name, event_type)
     return ACK
 

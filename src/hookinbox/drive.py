@@ -79,7 +79,9 @@ def is_async_callable(fn: Callable[..., Any]) -> bool:
     found = _ASYNC.get(key) if type(key) is FunctionType else None
     if found is not None:
         return found
-    result = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))  # noqa: B004
+    result = inspect.iscoroutinefunction(fn) or (
+        not inspect.isroutine(fn) and inspect.iscoroutinefunction(type(fn).__call__)
+    )
     if type(key) is FunctionType:
         if len(_ASYNC) >= 4096:  # functions made on the fly must not grow it without bound
             _ASYNC.clear()

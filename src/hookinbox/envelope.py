@@ -52,9 +52,21 @@ def parse_object(body: bytes) -> dict[str, Any]:
     return payload
 
 
+def _first_header(headers: Mapping[str, str], names: str, default: Any) -> Any:
+    """The first non-empty header of a comma-separated list of names (``"svix-id, webhook-id"``)."""
+    for name in names.split(","):
+        value = headers.get(name.strip())
+        if value:
+            return value
+    return default
+
+
 @dataclass(frozen=True, slots=True)
 class EventMapping:
     """How to read one provider's envelope.
+
+    ``id_header`` and ``type_header`` may name several headers, separated by
+    commas; the first one present is used.
 
     The id comes from, in order: ``id_header``; the ``id`` path; ``id_template``
     (a string, or a table of event-type pattern → template); else it is
@@ -108,7 +120,7 @@ class EventMapping:
     def event_type(self, payload: Mapping[str, Any], headers: Mapping[str, str]) -> str:
         value: Any = _MISSING
         if self.type_header:
-            value = headers.get(self.type_header, _MISSING)
+            value = _first_header(headers, self.type_header, _MISSING)
         elif self.type:
             value = lookup(payload, self.type, _MISSING)
         if value is _MISSING or not isinstance(value, str) or not value:
@@ -118,10 +130,10 @@ class EventMapping:
 
     def event_id(self, payload: Mapping[str, Any], headers: Mapping[str, str], body: bytes, event_type: str) -> str:
         if self.id_header:
-            value = headers.get(self.id_header)
+            value = _first_header(headers, self.id_header, None)
             if not value:
                 raise MalformedPayload(f"missing event id (header {self.id_header})")
-            return value
+            return str(value)
         if self.id:
             value = lookup(payload, self.id, _MISSING)
             if value is _MISSING or value is None or value == "" or isinstance(value, (dict, list, bool)):

@@ -10,7 +10,7 @@ from typing import Any
 __all__ = ["Event", "EventRecord", "Status"]
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Life cycle of an accepted event in the inbox.
 
     ``pending`` → ``processing`` (claimed under a lease) → ``done``; a failed

@@ -19,7 +19,7 @@ def import_handler(ref: str, key: str | None = None) -> Handler:
     """Import ``"package.module:function"`` (or ``module:Class.method``)."""
     module_name, _, attr = ref.partition(":")
     if not module_name or not attr:
-        raise ConfigurationError(f"{ref!r} is not \"module:function\"", key=key)
+        raise ConfigurationError(f'{ref!r} is not "module:function"', key=key)
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:

@@ -93,7 +93,9 @@ class Inbox:
 
         return deco
 
-    def add_handler(self, fn: Handler, pattern: str = "*", *, endpoint: str | None = None, name: str | None = None) -> None:
+    def add_handler(
+        self, fn: Handler, pattern: str = "*", *, endpoint: str | None = None, name: str | None = None
+    ) -> None:
         self.on(pattern, endpoint=endpoint, name=name)(fn)
 
     def load_handlers(self) -> None:
@@ -175,7 +177,9 @@ class Inbox:
             return ThreadExecutor(self, workers=s.workers, queue_size=s.queue_size)
         if kind == "asyncio":
             if not asynchronous:
-                raise ConfigurationError("executor 'asyncio' needs an ASGI host; use 'thread'", key="hookinbox.executor")
+                raise ConfigurationError(
+                    "executor 'asyncio' needs an ASGI host; use 'thread'", key="hookinbox.executor"
+                )
             from hookinbox.executors.aio import AsyncioExecutor
 
             return AsyncioExecutor(self, workers=s.workers, queue_size=s.queue_size)

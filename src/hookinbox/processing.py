@@ -39,11 +39,21 @@ def process(inbox: Inbox, endpoint: str, event_id: str, event: Event | None = No
     store = inbox.store
     ep = inbox.endpoints.get(endpoint)
     now = inbox.clock()
-    record: EventRecord | None = yield Call(store.claim, endpoint, event_id, now, inbox.settings.lease, blocking=store.blocking)
+    record: EventRecord | None = yield Call(
+        store.claim, endpoint, event_id, now, inbox.settings.lease, blocking=store.blocking
+    )
     if record is None:
         return "skipped"  # already done, or another worker holds it
     if ep is None:
-        yield Call(store.fail, endpoint, event_id, now, f"endpoint {endpoint!r} is not configured", None, blocking=store.blocking)
+        yield Call(
+            store.fail,
+            endpoint,
+            event_id,
+            now,
+            f"endpoint {endpoint!r} is not configured",
+            None,
+            blocking=store.blocking,
+        )
         log.error("event %s of unknown endpoint %r marked dead", event_id, endpoint)
         return "dead"
     try:
@@ -59,12 +69,16 @@ def process(inbox: Inbox, endpoint: str, event_id: str, event: Event | None = No
     errors: list[str] = []
     for name, fn in todo:
         try:
-            yield Call(fn, event)
+            yield Call(fn, event, blocking=True)  # a sync handler may block: never on the loop
         except Exception as exc:
             errors.append(f"{name}: {_error_text(exc)}")
             log.exception(
                 "handler %s failed on event %s (%s, %s), attempt %d",
-                name, event_id, endpoint, record.type, record.attempts,
+                name,
+                event_id,
+                endpoint,
+                record.type,
+                record.attempts,
             )
             continue
         if len(handlers) > 1:

@@ -8,6 +8,7 @@ check off. See ``docs/settings.md`` for the reference.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -66,7 +67,7 @@ class RetryPolicy:
         """Seconds before the next attempt after failed ``attempt``, or None when dead."""
         if attempt >= self.max_attempts:
             return None
-        ceiling = min(self.max_delay, self.delay * (2 ** (attempt - 1)))
+        ceiling: float = min(self.max_delay, self.delay * (2 ** (attempt - 1)))
         return ceiling * rand
 
 
@@ -108,6 +109,8 @@ class Settings:
     max_events: int = 100_000
     log_bodies: bool = False
     source: str = "<dict>"
+    #: the global settings given explicitly (the CLI picks its own default store when ``store`` is not)
+    given: frozenset[str] = frozenset()
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Settings:
@@ -232,17 +235,34 @@ def _convert(kind: str, value: Any, key: str) -> Any:
 
 
 def _human(seconds: float) -> str:
+    """``86415`` → ``1d 15s``: exact, so two different durations never print alike."""
+    parts: list[str] = []
+    rest = seconds
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:g}{unit}"
-    return f"{seconds:g}s"
+        if rest >= size:
+            n = int(rest // size)
+            parts.append(f"{n}{unit}")
+            rest -= n * size
+    if rest or not parts:
+        parts.append(f"{rest:g}s")
+    return " ".join(parts)
 
 
 def _build(data: Mapping[str, Any], env: Mapping[str, str], source: str, base_dir: Path | None) -> Settings:
     if not isinstance(data, Mapping):
         raise ConfigurationError("settings must be a table")
     walker = _Walker(env)
-    data = walker.walk(data, "")
+    try:
+        return _assemble(walker.walk(data, ""), walker, source, base_dir)
+    except ConfigurationError as exc:  # a value that is wrong because a ${VAR} was unset: say which
+        missing = walker.missing.get(exc.key or "")
+        if missing and "; set " not in exc.message:
+            hint = " or ".join(dict.fromkeys(missing))
+            raise ConfigurationError(f"{exc.message}; set {hint}", key=exc.key, source=exc.source) from None
+        raise
+
+
+def _assemble(data: Mapping[str, Any], walker: _Walker, source: str, base_dir: Path | None) -> Settings:
     top = dict(data)
     endpoints_raw = top.pop("endpoints", None)
     glob: dict[str, Any] = {}
@@ -259,16 +279,17 @@ def _build(data: Mapping[str, Any], env: Mapping[str, str], source: str, base_di
     unknown = set(glob) - set(_GLOBAL_KEYS)
     if unknown:
         name = sorted(unknown)[0]
-        raise ConfigurationError(
-            f"unknown setting; known settings are {', '.join(sorted(_GLOBAL_KEYS))}", key=prefix + name
-        )
+        known = [*_GLOBAL_KEYS, *([] if name in (nested or {}) else ["endpoints"])]
+        where = prefix if name in (nested or {}) else ""
+        raise ConfigurationError(_unknown(name, known), key=where + name)
     opts = {k: _convert(_GLOBAL_KEYS[k], v, prefix + k) for k, v in glob.items()}
-    if "store" in opts and opts["store"].startswith("sqlite:///") and base_dir is not None:
-        rel = opts["store"][len("sqlite:///") :]
-        if rel and not rel.startswith("/") and rel != ":memory:":  # relative to the settings file
-            opts["store"] = "sqlite:///" + str((base_dir / rel).resolve())
+    given = frozenset(opts)
+    if "store" in opts and base_dir is not None:
+        opts["store"] = _sqlite_relative_to(opts["store"], base_dir)
+    if opts.get("max_attempts", 5) < 1:
+        raise ConfigurationError("must be at least 1", key=prefix + "max_attempts")
     default_retry = RetryPolicy(
-        max_attempts=max(1, opts.pop("max_attempts", 5)),
+        max_attempts=opts.pop("max_attempts", 5),
         delay=opts.pop("retry_delay", 10.0),
         max_delay=opts.pop("retry_max_delay", 3600.0),
     )
@@ -295,7 +316,28 @@ def _build(data: Mapping[str, Any], env: Mapping[str, str], source: str, base_di
                 key=prefix + "dedup_ttl",
             )
         endpoints[ep.name] = ep
-    return Settings(endpoints=endpoints, source=source, **opts)
+    return Settings(endpoints=endpoints, source=source, given=given, **opts)
+
+
+def _unknown(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        return f"unknown setting; did you mean {close[0]!r}?"
+    return f"unknown setting; known settings are {', '.join(sorted(known))}"
+
+
+_SQLITE = re.compile(r"^(sqlite(?:\+\w+)?:///)([^?]*)(.*)$")
+
+
+def _sqlite_relative_to(url: str, base_dir: Path) -> str:
+    """A relative SQLite path in a settings file is relative to that file, not to the working directory."""
+    m = _SQLITE.match(url)
+    if m is None:
+        return url
+    head, path, query = m.groups()
+    if not path or path == ":memory:" or path.startswith("/") or Path(path).is_absolute():
+        return url
+    return head + str((base_dir / path).resolve()) + query
 
 
 def _endpoint(
@@ -311,10 +353,8 @@ def _endpoint(
         raise ConfigurationError("expected a table", key=key)
     unknown = set(raw) - _ENDPOINT_KEYS
     if unknown:
-        raise ConfigurationError(
-            f"unknown setting; an endpoint takes {', '.join(sorted(_ENDPOINT_KEYS))}",
-            key=f"{key}.{sorted(unknown)[0]}",
-        )
+        name = sorted(unknown)[0]
+        raise ConfigurationError(_unknown(name, sorted(_ENDPOINT_KEYS)), key=f"{key}.{name}")
     path = raw.get("path")
     if not isinstance(path, str) or not path.startswith("/"):
         raise ConfigurationError("missing or not starting with '/'", key=f"{key}.path")
@@ -359,18 +399,18 @@ def _endpoint(
     elif "keys" in verify and "secrets" not in verify:
         verify["secrets"] = verify.pop("keys")
         secret_key = f"{key}.verify.keys"
+    if "secrets" not in verify:
+        env_hint = f'; e.g. secret = "${{{preset.secret_env}}}"' if preset else ""
+        raise ConfigurationError(f"no secret configured{env_hint}", key=f"{key}.secret")
     secrets = verify.get("secrets")
     if isinstance(secrets, str):
         secrets = verify["secrets"] = [secrets]
     if not isinstance(secrets, list) or not all(isinstance(s, str) for s in secrets):
         raise ConfigurationError("expected a string or a list of strings", key=secret_key)
-    if not any(secrets) and "secrets" in verify and scheme not in ("", "none"):
+    if not any(secrets):
         missing = walker.missing.get(secret_key, []) or walker.missing.get(f"{key}.verify.secrets", [])
         hint = f"; set {' or '.join(dict.fromkeys(missing))}" if missing else ""
         raise ConfigurationError(f"empty{hint}", key=secret_key)
-    if "secrets" not in verify:
-        env_hint = f"; e.g. secret = \"${{{preset.secret_env}}}\"" if preset else ""
-        raise ConfigurationError(f"no secret configured{env_hint}", key=f"{key}.secret")
     verify["secrets"] = [s for s in secrets if s]
     verifier = build_verifier(verify, f"{key}.verify")
     mapping = EventMapping.from_options(event, f"{key}.event")
@@ -378,27 +418,25 @@ def _endpoint(
     handlers: dict[str, tuple[str, ...]] = {}
     raw_handlers = raw.get("handlers", {})
     if not isinstance(raw_handlers, Mapping):
-        raise ConfigurationError("expected a table of event type = \"module:function\"", key=f"{key}.handlers")
+        raise ConfigurationError('expected a table of event type = "module:function"', key=f"{key}.handlers")
     for pattern, refs in raw_handlers.items():
         refs_list = [refs] if isinstance(refs, str) else refs
         if not isinstance(refs_list, list) or not all(isinstance(r, str) and ":" in r for r in refs_list):
-            raise ConfigurationError("expected \"module:function\" or a list of them", key=f"{key}.handlers.{pattern}")
+            raise ConfigurationError('expected "module:function" or a list of them', key=f"{key}.handlers.{pattern}")
         handlers[str(pattern)] = tuple(refs_list)
 
-    try:
-        max_body = parse_size(raw["max_body"]) if "max_body" in raw else default_max_body
-        retry = RetryPolicy(
-            max_attempts=int(raw.get("max_attempts", default_retry.max_attempts)),
-            delay=parse_duration(raw["retry_delay"]) if "retry_delay" in raw else default_retry.delay,
-            max_delay=parse_duration(raw["retry_max_delay"]) if "retry_max_delay" in raw else default_retry.max_delay,
-        )
-    except ValueError as exc:
-        raise ConfigurationError(str(exc), key=key) from None
+    def get(name: str, kind: str, default: Any) -> Any:
+        return _convert(kind, raw[name], f"{key}.{name}") if name in raw else default
+
+    max_body = get("max_body", "size", default_max_body)
+    retry = RetryPolicy(
+        max_attempts=get("max_attempts", "int", default_retry.max_attempts),
+        delay=get("retry_delay", "duration", default_retry.delay),
+        max_delay=get("retry_max_delay", "duration", default_retry.max_delay),
+    )
     if retry.max_attempts < 1:
         raise ConfigurationError("must be at least 1", key=f"{key}.max_attempts")
-    store_payload = raw.get("store_payload", default_store_payload)
-    if not isinstance(store_payload, bool):
-        raise ConfigurationError("expected true or false", key=f"{key}.store_payload")
+    store_payload = get("store_payload", "bool", default_store_payload)
     sensitive = frozenset({"authorization", "cookie", "proxy-authorization"}) | verifier.sensitive_headers
     return EndpointSettings(
         name=name,

@@ -95,7 +95,9 @@ def read_body(endpoint: EndpointSettings, environ: dict[str, Any]) -> bytes | Re
     has_length = bool(environ.get("CONTENT_LENGTH"))
     if not has_length and "wsgi.input_terminated" not in environ:
         if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-            return reply_for(LengthRequired("chunked body without a server that terminates wsgi.input; send Content-Length"))
+            return reply_for(
+                LengthRequired("chunked body without a server that terminates wsgi.input; send Content-Length")
+            )
         return reply_for(MalformedPayload("empty body; expected a JSON object"))
     try:
         stream = get_input_stream(environ, safe_fallback=True, max_content_length=limit)

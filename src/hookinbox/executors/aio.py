@@ -150,8 +150,8 @@ class AsyncioExecutor:
         flow = process(self.inbox, endpoint, event_id, event)
         if event is not None:
             handlers = self.inbox.handlers_for(endpoint, event.type)
-            if handlers and not any(is_async_callable(fn) for _, fn in handlers) and self.inbox.store.blocking:
-                # every call of this flow is sync: one hop to a thread for all of it
+            if handlers and not any(is_async_callable(fn) for _, fn in handlers):
+                # every handler is sync, so the flow needs a thread anyway: one hop for all of it
                 await asyncio.get_running_loop().run_in_executor(self._pool, run_sync, flow)
                 return
         await run_async(flow, self._pool)

@@ -12,9 +12,9 @@ import logging
 import queue
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from hookinbox.drive import run_sync
+from hookinbox.drive import Flow, run_sync
 from hookinbox.events import Event
 from hookinbox.processing import maintain, process, sweep
 
@@ -26,6 +26,7 @@ __all__ = ["ThreadExecutor"]
 log = logging.getLogger("hookinbox.executor")
 
 _Item = tuple[str, str, Event | None]
+T = TypeVar("T")
 
 
 class ThreadExecutor:
@@ -99,6 +100,14 @@ class ThreadExecutor:
     def pending(self) -> int:
         return self._queue.qsize() + self._busy
 
+    def run_flow(self, flow: Flow[T]) -> T:
+        """Run one flow (processing, sweep, retention) in a worker or sweeper thread.
+
+        The hook for hosts that need per-unit-of-work hygiene in these threads:
+        the Django integration closes stale database connections around it.
+        """
+        return run_sync(flow)
+
     def _work(self) -> None:
         while True:
             item = self._queue.get()
@@ -106,7 +115,7 @@ class ThreadExecutor:
                 return
             self._busy += 1
             try:
-                run_sync(process(self.inbox, *item))
+                self.run_flow(process(self.inbox, *item))
             except Exception:  # a store failure while settling: the lease will expire and it is retried
                 log.exception("processing event %s (%s) failed; it will be recovered", item[1], item[0])
             finally:
@@ -120,10 +129,10 @@ class ThreadExecutor:
         last_maintenance = 0.0
         while not self._stopping.wait(0 if recover_after == 0.0 else s.sweep_interval):
             try:
-                run_sync(sweep(self.inbox, self.submit, recover_after=recover_after))
+                self.run_flow(sweep(self.inbox, self.submit, recover_after=recover_after))
                 if time.monotonic() - last_maintenance > 600:
                     last_maintenance = time.monotonic()
-                    run_sync(maintain(self.inbox))
+                    self.run_flow(maintain(self.inbox))
             except Exception as exc:
                 log.warning("sweep failed (%s); will try again", type(exc).__name__)
             recover_after = s.recover_after

@@ -6,6 +6,11 @@ A verifier is any object with ``verify(headers, body, now)`` that returns
 from the endpoint's ``verify`` settings by :func:`build_verifier`, which looks
 the ``scheme`` up in :data:`SCHEMES`; a new scheme is one module and one line
 in that table.
+
+A verifier may also have ``handshake(payload, headers)``, called after a
+successful ``verify`` with the parsed body: it returns a JSON object to answer
+with 200 instead of recording an event (Slack's ``url_verification``
+challenge), or ``None`` for an ordinary event.
 """
 
 from __future__ import annotations
@@ -64,12 +69,15 @@ def build_verifier(options: dict[str, Any], key: str) -> Verifier:
         raise ConfigurationError(f"missing; one of {', '.join(sorted(SCHEMES))}", key=f"{key}.scheme")
     factory = SCHEMES.get(scheme.lower())
     if factory is None:
-        raise ConfigurationError(
-            f"unknown scheme {scheme!r}; one of {', '.join(sorted(SCHEMES))}", key=f"{key}.scheme"
-        )
+        raise ConfigurationError(f"unknown scheme {scheme!r}; one of {', '.join(sorted(SCHEMES))}", key=f"{key}.scheme")
     return factory(options, key)
 
 
 # Register the built-in schemes.
 from hookinbox.verifiers import apikey as _apikey  # noqa: E402,F401
+from hookinbox.verifiers import github as _github  # noqa: E402,F401
 from hookinbox.verifiers import hmac as _hmac  # noqa: E402,F401
+from hookinbox.verifiers import shopify as _shopify  # noqa: E402,F401
+from hookinbox.verifiers import slack as _slack  # noqa: E402,F401
+from hookinbox.verifiers import standard_webhooks as _standard_webhooks  # noqa: E402,F401
+from hookinbox.verifiers import stripe as _stripe  # noqa: E402,F401

@@ -1,0 +1,41 @@
+"""The inbox table on the Django database (``store = "django://"``)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from hookinbox.events import Status
+
+__all__ = ["InboxEvent"]
+
+
+class InboxEvent(models.Model):
+    """One accepted event, unique on ``(endpoint, event_id)``. Times are Unix seconds, like every store."""
+
+    endpoint = models.CharField(max_length=100)
+    event_id = models.CharField("event id", max_length=255)
+    type = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=[(s.value, s.value) for s in Status], default=Status.PENDING.value)
+    attempts = models.PositiveIntegerField(default=0)
+    received_at = models.FloatField()
+    updated_at = models.FloatField(default=0.0)
+    next_attempt_at = models.FloatField(null=True, blank=True)
+    lease_until = models.FloatField(null=True, blank=True)
+    timestamp = models.CharField(max_length=64, null=True, blank=True)
+    last_error = models.TextField(null=True, blank=True)
+    handlers_done = models.JSONField(default=list, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        db_table = "hookinbox_event"
+        verbose_name = "webhook event"
+        ordering = ["-received_at"]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "event_id"], name="hookinbox_event_key")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="hookinbox_event_due"),
+            models.Index(fields=["received_at"], name="hookinbox_event_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint}/{self.event_id}"

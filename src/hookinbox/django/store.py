@@ -1,0 +1,206 @@
+"""A :class:`~hookinbox.stores.Store` on the Django database: ``store = "django://"`` (or ``"django://ALIAS"``).
+
+Django users need no second database: events live in the ``hookinbox_event``
+table (``manage.py migrate``) and show up in the admin. :meth:`record` is an
+INSERT that the unique constraint on ``(endpoint, event_id)`` makes atomic
+(the ``IntegrityError`` of a duplicate is caught inside a savepoint, so an
+enclosing transaction survives); :meth:`claim` is a conditional UPDATE checked
+by its row count, so one claimer wins on any database Django supports.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Least
+
+from hookinbox.django.models import InboxEvent
+from hookinbox.events import FINISHED, EventRecord, Status
+from hookinbox.stores import StoreStats
+
+__all__ = ["DjangoStore"]
+
+_LIST_FIELDS = [f.name for f in InboxEvent._meta.get_fields() if f.name not in ("body", "id")]
+
+
+class DjangoStore:
+    durable = True
+    blocking = True
+
+    def __init__(
+        self, alias: str = "default", *, dedup_ttl: float = 7 * 86400.0, clock: Callable[[], float] = time.time
+    ):
+        self.alias = alias
+        self.dedup_ttl = dedup_ttl
+        self.clock = clock
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> DjangoStore:
+        alias = url.split("://", 1)[1].strip("/") if "://" in url else ""
+        kwargs = {k: options[k] for k in ("dedup_ttl", "clock") if k in options}
+        return cls(alias or "default", **kwargs)
+
+    def _rows(self) -> QuerySet[InboxEvent]:
+        return InboxEvent.objects.using(self.alias)
+
+    def _key(self, endpoint: str, event_id: str) -> QuerySet[InboxEvent]:
+        return self._rows().filter(endpoint=endpoint, event_id=event_id)
+
+    # -- hot path ---------------------------------------------------------------------------
+
+    def record(self, record: EventRecord) -> bool:
+        for _ in range(2):
+            try:
+                with transaction.atomic(using=self.alias):
+                    self._rows().create(
+                        endpoint=record.endpoint,
+                        event_id=record.id,
+                        type=record.type,
+                        status=Status.PENDING.value,
+                        received_at=record.received_at,
+                        updated_at=record.received_at,
+                        timestamp=record.timestamp,
+                        headers=record.headers,
+                        body=record.body,
+                    )
+                return True
+            except IntegrityError:
+                # A duplicate, unless the earlier event finished longer ago than dedup_ttl.
+                expired = self._key(record.endpoint, record.id).filter(
+                    status__in=[s.value for s in FINISHED], updated_at__lt=self.clock() - self.dedup_ttl
+                )
+                if not expired.delete()[0]:
+                    return False
+        return False
+
+    async def arecord(self, record: EventRecord) -> bool:
+        return await sync_to_async(self.record)(record)
+
+    def discard(self, endpoint: str, event_id: str) -> None:
+        self._key(endpoint, event_id).delete()
+
+    # -- processing -------------------------------------------------------------------------
+
+    def _claimable(self, now: float) -> Q:
+        return (
+            Q(status=Status.PENDING.value)
+            | Q(status=Status.FAILED.value, next_attempt_at__isnull=True)
+            | Q(status=Status.FAILED.value, next_attempt_at__lte=now)
+            | Q(status=Status.PROCESSING.value, lease_until__lte=now)
+        )
+
+    def claim(self, endpoint: str, event_id: str, now: float, lease: float) -> EventRecord | None:
+        won = (
+            self._key(endpoint, event_id)
+            .filter(self._claimable(now))
+            .update(status=Status.PROCESSING.value, lease_until=now + lease, attempts=F("attempts") + 1, updated_at=now)
+        )
+        return self.get(endpoint, event_id) if won else None
+
+    def due(self, now: float, recover_after: float, limit: int) -> list[tuple[str, str]]:
+        fresh = Q(status=Status.PENDING.value, received_at__gt=now - recover_after)
+        rows = self._rows().filter(self._claimable(now)).exclude(fresh).order_by("received_at")
+        return [(e, i) for e, i in rows.values_list("endpoint", "event_id")[:limit]]
+
+    def handler_done(self, endpoint: str, event_id: str, handler: str) -> None:
+        # Only the lease holder writes this field, so a read then a write is safe without a
+        # read-then-write transaction (which SQLite in WAL mode refuses with "database is locked").
+        row = self._key(endpoint, event_id).only("pk", "handlers_done").first()
+        if row is not None and handler not in row.handlers_done:
+            self._rows().filter(pk=row.pk).update(handlers_done=[*row.handlers_done, handler])
+
+    def complete(self, endpoint: str, event_id: str, now: float) -> None:
+        self._key(endpoint, event_id).filter(status=Status.PROCESSING.value).update(
+            status=Status.DONE.value, lease_until=None, next_attempt_at=None, last_error=None, updated_at=now
+        )
+
+    def fail(self, endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> None:
+        status = Status.DEAD if retry_at is None else Status.FAILED
+        self._key(endpoint, event_id).filter(status=Status.PROCESSING.value).update(
+            status=status.value, last_error=error, lease_until=None, next_attempt_at=retry_at, updated_at=now
+        )
+
+    # -- inspection -------------------------------------------------------------------------
+
+    def get(self, endpoint: str, event_id: str) -> EventRecord | None:
+        row = self._key(endpoint, event_id).first()
+        return None if row is None else to_record(row)
+
+    def find(self, event_id: str) -> list[EventRecord]:
+        return [to_record(r) for r in self._rows().filter(event_id=event_id)]
+
+    def list(
+        self,
+        *,
+        endpoint: str | None = None,
+        status: Status | None = None,
+        type: str | None = None,
+        limit: int = 50,
+    ) -> list[EventRecord]:
+        rows = self._rows().only(*_LIST_FIELDS)
+        if endpoint is not None:
+            rows = rows.filter(endpoint=endpoint)
+        if status is not None:
+            rows = rows.filter(status=Status(status).value)
+        if type is not None:
+            rows = rows.filter(type=type)
+        return [to_record(r, with_body=False) for r in rows.order_by("-received_at", "-pk")[:limit]]
+
+    def replay(self, endpoint: str, event_id: str, now: float) -> bool:
+        fresh = {
+            "status": Status.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": None,
+            "lease_until": None,
+            "updated_at": now,
+            "received_at": Least(F("received_at"), now),
+        }
+        key = self._key(endpoint, event_id)
+        with transaction.atomic(using=self.alias):
+            n = key.filter(status=Status.DONE.value).update(handlers_done=[], **fresh)
+            n += key.filter(status__in=[Status.DEAD.value, Status.FAILED.value]).update(**fresh)
+        return bool(n > 0)
+
+    def purge(self, before: float, statuses: Sequence[Status] = (Status.DONE, Status.DEAD)) -> int:
+        wanted = [Status(s).value for s in statuses]
+        return int(self._rows().filter(status__in=wanted, received_at__lt=before).delete()[0])
+
+    def drop_bodies(self, before: float) -> int:
+        finished = [s.value for s in FINISHED]
+        rows = self._rows().filter(status__in=finished, received_at__lt=before, body__isnull=False)
+        return int(rows.update(body=None))
+
+    def stats(self) -> StoreStats:
+        out: StoreStats = {}
+        for row in self._rows().order_by().values("endpoint", "status").annotate(n=Count("pk")):
+            out.setdefault(row["endpoint"], {})[row["status"]] = row["n"]
+        return out
+
+    def close(self) -> None:
+        pass  # connections belong to Django
+
+
+def to_record(row: InboxEvent, *, with_body: bool = True) -> EventRecord:
+    """The store-neutral record of a row."""
+    body = row.body if with_body else None
+    return EventRecord(
+        endpoint=row.endpoint,
+        id=row.event_id,
+        type=row.type,
+        body=None if body is None else bytes(body),
+        headers=dict(row.headers or {}),
+        received_at=row.received_at,
+        timestamp=row.timestamp,
+        status=Status(row.status),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        lease_until=row.lease_until,
+        last_error=row.last_error,
+        handlers_done=list(row.handlers_done or []),
+        updated_at=row.updated_at,
+    )

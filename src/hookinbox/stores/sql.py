@@ -1,0 +1,473 @@
+"""The SQL store: SQLite, PostgreSQL and MariaDB/MySQL through SQLAlchemy 2 Core.
+
+::
+
+    store = "sqlite:///hookinbox.db"                          # the default of `hookinbox serve`
+    store = "postgresql+psycopg://user:pw@db/app"
+    store = "mysql+pymysql://user:pw@db/app"
+
+One row per accepted event, primary key ``(endpoint, id)``. Recording is one
+atomic insert-if-absent: ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` on
+PostgreSQL and SQLite; on MariaDB/MySQL a plain ``INSERT`` per row whose
+duplicate-key error (1062) means "already there" (``INSERT IGNORE`` would also
+silently truncate over-long values, and ``ON DUPLICATE KEY UPDATE`` row counts
+are ambiguous with the ``FOUND_ROWS`` flag the driver sets). Concurrent
+inserts of one key block on its index entry until the first commits, then
+fail as duplicates, so exactly one wins across threads and processes.
+
+Writes from requests go through a group-commit writer thread
+(:mod:`hookinbox.stores._batch`): one transaction per batch, and the event
+loop never blocks. Claims are conditional ``UPDATE`` statements checked by
+row count. The schema is created on first use; :func:`ddl` (or
+``python -m hookinbox.stores.sql URL --print-ddl``) prints it for databases
+where the application may not run DDL.
+
+Store options (``[hookinbox.store_options]``): ``table_prefix``
+(``"hookinbox_"``), ``connect_timeout`` (2 s), ``statement_timeout`` (2 s),
+``record_timeout`` (3 s: the longest a delivery waits for its insert),
+``busy_timeout`` (SQLite, 5 s), ``sqlite_synchronous`` (``FULL``),
+``pool_size``, ``max_overflow``, ``pool_timeout``, ``pool_recycle``,
+``max_batch``, ``create_schema`` (true), ``engine_options`` (passed to
+:func:`sqlalchemy.create_engine`).
+
+Errors are logged by class name only: driver messages quote SQL parameters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+try:
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql, sqlite
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise ImportError("the SQL store needs SQLAlchemy: pip install 'hookinbox[sql]'") from exc
+
+from hookinbox.errors import ConfigurationError
+from hookinbox.events import FINISHED, EventRecord, Status
+from hookinbox.stores import StoreStats
+from hookinbox.stores._batch import Batcher
+from hookinbox.stores._sqlschema import SCHEMA_VERSION, Tables, create_engine, ddl
+
+__all__ = ["SQLStore", "ddl"]
+
+_FINISHED = [s.value for s in FINISHED]
+_ENGINE_KEYS = (
+    "connect_timeout", "statement_timeout", "busy_timeout", "pool_size", "max_overflow",
+    "pool_timeout", "pool_recycle", "sqlite_synchronous", "engine_options",
+)  # fmt: skip
+
+
+class SQLStore:
+    durable = True
+    blocking = True
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        table_prefix: str = "hookinbox_",
+        dedup_ttl: float = 7 * 86400.0,
+        clock: Callable[[], float] = time.time,
+        record_timeout: float = 3.0,
+        max_batch: int = 200,
+        create_schema: bool = True,
+        statement_timeout: float = 2.0,
+    ) -> None:
+        self.engine = engine
+        self.statement_timeout = statement_timeout
+        self.dialect = engine.dialect.name
+        self.tables = Tables(table_prefix)
+        self.t = self.tables.events
+        self.dedup_ttl = dedup_ttl
+        self.clock = clock
+        self.create_schema = create_schema
+        self._ready = False
+        self._setup_lock = threading.Lock()
+        self._batcher = Batcher(self._write_batch, max_batch=max_batch, timeout=record_timeout)
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> SQLStore:
+        """Build from a SQLAlchemy URL and the store options (unknown options are refused)."""
+        options.pop("max_events", None)  # a database is bounded by its disk, not by a count
+        engine_kwargs = {k: options.pop(k) for k in _ENGINE_KEYS if k in options}
+        store_keys = ("table_prefix", "dedup_ttl", "clock", "record_timeout", "max_batch", "create_schema")
+        store_kwargs = {k: options.pop(k) for k in store_keys if k in options}
+        if options:
+            raise ConfigurationError(
+                f"unknown SQL store option(s): {', '.join(sorted(options))}", key="hookinbox.store_options"
+            )
+        if "statement_timeout" in engine_kwargs:
+            store_kwargs["statement_timeout"] = engine_kwargs["statement_timeout"]
+        return cls(create_engine(url, **engine_kwargs), **store_kwargs)
+
+    # -- schema -----------------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        if self._ready:
+            return
+        with self._setup_lock:
+            if self._ready:
+                return
+            for attempt in range(3):  # another process may be creating the same tables right now
+                try:
+                    self._create_or_check()
+                    break
+                except (sa.exc.ProgrammingError, sa.exc.IntegrityError, sa.exc.OperationalError):
+                    if attempt == 2:
+                        raise
+                    time.sleep(0.2 * (attempt + 1))
+            self._ready = True
+
+    def _create_or_check(self) -> None:
+        schema = self.tables.schema
+        if self.create_schema:
+            with self._untimed() as conn:
+                self.tables.metadata.create_all(conn, checkfirst=True)
+        with self.engine.begin() as conn:
+            version = conn.execute(sa.select(sa.func.max(schema.c.version))).scalar()
+            if version is None and self.create_schema:
+                conn.execute(schema.insert().values(version=SCHEMA_VERSION))
+                version = SCHEMA_VERSION
+        if version != SCHEMA_VERSION:
+            raise ConfigurationError(
+                f"table {schema.name} holds schema version {version}; this hookinbox uses {SCHEMA_VERSION}",
+                key="hookinbox.store",
+            )
+
+    def drop(self) -> None:
+        """Drop this store's tables (its ``table_prefix`` only). For tests and uninstalls."""
+        with self._untimed() as conn:
+            self.tables.metadata.drop_all(conn, checkfirst=True)
+        self._ready = False
+
+    # -- recording --------------------------------------------------------------------------
+
+    def record(self, record: EventRecord) -> bool:
+        self._setup()
+        return self._batcher.record(record)
+
+    async def arecord(self, record: EventRecord) -> bool:
+        if not self._ready:  # first use only: creating the schema must not block the loop
+            import asyncio
+
+            await asyncio.to_thread(self._setup)
+        return await self._batcher.arecord(record)
+
+    def _row(self, rec: EventRecord) -> dict[str, Any]:
+        return {
+            "endpoint": rec.endpoint,
+            "id": rec.id,
+            "type": rec.type,
+            "status": Status.PENDING.value,
+            "received_at": rec.received_at,
+            "updated_at": rec.received_at,
+            "attempts": 0,
+            "next_attempt_at": None,
+            "lease_until": None,
+            "timestamp": rec.timestamp,
+            "last_error": None,
+            "handlers_done": "[]",
+            "headers": json.dumps(rec.headers),
+            "body": rec.body,
+        }
+
+    def _write_batch(self, records: Sequence[EventRecord]) -> list[bool]:
+        """Insert a batch in one transaction; True for each record that was new."""
+        first: dict[tuple[str, str], int] = {}
+        for i, rec in enumerate(records):
+            first.setdefault(rec.key, i)  # a key twice in one batch: the later ones are duplicates
+        rows = {key: self._row(records[i]) for key, i in sorted(first.items())}  # sorted: one lock order
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    inserted = self._insert(conn, list(rows.values()))
+                break
+            except sa.exc.OperationalError as exc:  # MariaDB deadlock (1213): retry the whole batch
+                if attempt == 2 or _mysql_code(exc) not in (1213, 1205):
+                    raise
+        for key in sorted(set(rows) - inserted):
+            # its own short transaction: in the insert's one, MariaDB's duplicate-key share lock
+            # plus this update's exclusive lock can deadlock with a worker settling the event
+            with self.engine.begin() as conn:
+                if self._revive(conn, rows[key]):
+                    inserted.add(key)
+        return [first[rec.key] == i and rec.key in inserted for i, rec in enumerate(records)]
+
+    def _insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+        t = self.t
+        if self.dialect in ("postgresql", "sqlite"):
+            ins = postgresql.insert(t) if self.dialect == "postgresql" else sqlite.insert(t)
+            stmt = ins.values(rows).on_conflict_do_nothing().returning(t.c.endpoint, t.c.id)
+            return {(r[0], r[1]) for r in conn.execute(stmt)}
+        out: set[tuple[str, str]] = set()
+        for row in rows:  # MariaDB/MySQL: a duplicate-key error ends the statement, not the transaction
+            try:
+                conn.execute(t.insert(), row)
+            except sa.exc.IntegrityError as exc:
+                if _mysql_code(exc) != 1062:
+                    raise
+            else:
+                out.add((row["endpoint"], row["id"]))
+        return out
+
+    def _revive(self, conn: sa.Connection, row: dict[str, Any]) -> bool:
+        """Take over a finished event whose de-duplication window has passed (as if it were new)."""
+        t = self.t
+        stmt = (
+            t.update()
+            .where(
+                t.c.endpoint == row["endpoint"],
+                t.c.id == row["id"],
+                t.c.status.in_(_FINISHED),
+                t.c.updated_at < row["received_at"] - self.dedup_ttl,
+            )
+            .values({k: v for k, v in row.items() if k not in ("endpoint", "id")})
+        )
+        return conn.execute(stmt).rowcount == 1
+
+    def discard(self, endpoint: str, event_id: str) -> None:
+        self._setup()
+        with self.engine.begin() as conn:
+            conn.execute(self.t.delete().where(*self._key(endpoint, event_id)))
+
+    # -- processing -------------------------------------------------------------------------
+
+    def _key(self, endpoint: str, event_id: str) -> tuple[sa.ColumnElement[bool], ...]:
+        return (self.t.c.endpoint == endpoint, self.t.c.id == event_id)
+
+    def _claimable(self, now: float) -> sa.ColumnElement[bool]:
+        c = self.t.c
+        return sa.or_(
+            c.status == Status.PENDING.value,
+            sa.and_(c.status == Status.FAILED.value, sa.or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now)),
+            sa.and_(c.status == Status.PROCESSING.value, c.lease_until <= now),
+        )
+
+    def claim(self, endpoint: str, event_id: str, now: float, lease: float) -> EventRecord | None:
+        self._setup()
+        c = self.t.c
+        stmt = (
+            self.t.update()
+            .where(*self._key(endpoint, event_id), self._claimable(now))
+            .values(status=Status.PROCESSING.value, lease_until=now + lease, attempts=c.attempts + 1, updated_at=now)
+        )
+        with self.engine.begin() as conn:
+            if conn.execute(stmt).rowcount != 1:
+                return None
+            row = conn.execute(sa.select(self.t).where(*self._key(endpoint, event_id))).one()
+        return _record(row._mapping)
+
+    def due(self, now: float, recover_after: float, limit: int) -> list[tuple[str, str]]:
+        self._setup()
+        c = self.t.c
+        cond = sa.or_(
+            sa.and_(c.status == Status.PENDING.value, c.received_at <= now - recover_after),
+            sa.and_(c.status == Status.FAILED.value, sa.or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now)),
+            sa.and_(c.status == Status.PROCESSING.value, c.lease_until <= now),
+        )
+        stmt = sa.select(c.endpoint, c.id).where(cond).order_by(c.received_at).limit(limit)
+        with self.engine.connect() as conn:
+            return [(r[0], r[1]) for r in conn.execute(stmt)]
+
+    def handler_done(self, endpoint: str, event_id: str, handler: str) -> None:
+        self._setup()
+        c = self.t.c
+        with self.engine.begin() as conn:
+            stmt = sa.select(c.handlers_done).where(*self._key(endpoint, event_id)).with_for_update()
+            current = conn.execute(stmt).scalar()
+            if current is None:
+                return
+            done = json.loads(current)
+            if handler not in done:
+                done.append(handler)
+                conn.execute(
+                    self.t.update().where(*self._key(endpoint, event_id)).values(handlers_done=json.dumps(done))
+                )
+
+    def complete(self, endpoint: str, event_id: str, now: float) -> None:
+        self._settle(
+            endpoint, event_id, status=Status.DONE.value, next_attempt_at=None, last_error=None, updated_at=now
+        )
+
+    def fail(self, endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> None:
+        status = Status.DEAD if retry_at is None else Status.FAILED
+        self._settle(
+            endpoint, event_id, status=status.value, next_attempt_at=retry_at, last_error=error, updated_at=now
+        )
+
+    def _settle(self, endpoint: str, event_id: str, **values: Any) -> None:
+        self._setup()
+        c = self.t.c
+        stmt = (
+            self.t.update()
+            .where(*self._key(endpoint, event_id), c.status == Status.PROCESSING.value)
+            .values(lease_until=None, **values)
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+
+    # -- inspection and operations ----------------------------------------------------------
+
+    def get(self, endpoint: str, event_id: str) -> EventRecord | None:
+        self._setup()
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(self.t).where(*self._key(endpoint, event_id))).first()
+        return None if row is None else _record(row._mapping)
+
+    def find(self, event_id: str) -> list[EventRecord]:
+        self._setup()
+        stmt = sa.select(self.t).where(self.t.c.id == event_id).order_by(self.t.c.endpoint)
+        with self.engine.connect() as conn:
+            return [_record(r._mapping) for r in conn.execute(stmt)]
+
+    def list(
+        self,
+        *,
+        endpoint: str | None = None,
+        status: Status | None = None,
+        type: str | None = None,
+        limit: int = 50,
+    ) -> list[EventRecord]:
+        self._setup()
+        c = self.t.c
+        stmt = sa.select(*[col for col in self.t.c if col.name != "body"])
+        if endpoint is not None:
+            stmt = stmt.where(c.endpoint == endpoint)
+        if status is not None:
+            stmt = stmt.where(c.status == Status(status).value)
+        if type is not None:
+            stmt = stmt.where(c.type == type)
+        stmt = stmt.order_by(c.received_at.desc(), c.endpoint.desc(), c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_record(r._mapping) for r in conn.execute(stmt)]
+
+    def replay(self, endpoint: str, event_id: str, now: float) -> bool:
+        self._setup()
+        c = self.t.c
+        with self.engine.begin() as conn:
+            sel = sa.select(c.status, c.received_at).where(*self._key(endpoint, event_id)).with_for_update()
+            row = conn.execute(sel).first()
+            if row is None or row[0] in (Status.PENDING.value, Status.PROCESSING.value):
+                return False
+            values: dict[str, Any] = {
+                "status": Status.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": None,
+                "lease_until": None,
+                "updated_at": now,
+                "received_at": min(row[1], now),
+            }
+            if row[0] == Status.DONE.value:
+                values["handlers_done"] = "[]"
+            upd = self.t.update().where(*self._key(endpoint, event_id), c.status == row[0]).values(values)
+            return conn.execute(upd).rowcount == 1
+
+    def purge(self, before: float, statuses: Sequence[Status] = (Status.DONE, Status.DEAD)) -> int:
+        self._setup()
+        c = self.t.c
+        stmt = self.t.delete().where(c.status.in_([Status(s).value for s in statuses]), c.received_at < before)
+        return self._long(stmt)
+
+    def drop_bodies(self, before: float) -> int:
+        self._setup()
+        c = self.t.c
+        stmt = (
+            self.t.update()
+            .where(c.status.in_(_FINISHED), c.received_at < before, c.body.is_not(None))
+            .values(body=None)
+        )
+        return self._long(stmt)
+
+    def _long(self, stmt: sa.Executable) -> int:
+        with self._untimed() as conn:
+            return int(conn.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+    @contextlib.contextmanager
+    def _untimed(self) -> Iterator[sa.Connection]:
+        """A transaction without the hot-path statement timeout: DDL and retention may take long."""
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            elif self.dialect in ("mysql", "mariadb"):
+                conn.exec_driver_sql("SET SESSION max_statement_time = 0")
+            try:
+                yield conn
+            finally:
+                if self.dialect in ("mysql", "mariadb"):
+                    try:
+                        conn.exec_driver_sql(f"SET SESSION max_statement_time = {self.statement_timeout:g}")
+                    except sa.exc.DBAPIError:
+                        conn.invalidate()  # never hand a connection without its timeout back to the pool
+
+    def stats(self) -> StoreStats:
+        self._setup()
+        c = self.t.c
+        stmt = sa.select(c.endpoint, c.status, sa.func.count()).group_by(c.endpoint, c.status)
+        out: StoreStats = {}
+        with self.engine.connect() as conn:
+            for ep, status, n in conn.execute(stmt):
+                out.setdefault(ep, {})[status] = int(n)
+        return out
+
+    def close(self) -> None:
+        self._batcher.close()
+        self.engine.dispose()
+
+
+def _record(m: Any) -> EventRecord:
+    return EventRecord(
+        endpoint=m["endpoint"],
+        id=m["id"],
+        type=m["type"],
+        body=bytes(m["body"]) if m.get("body") is not None else None,
+        headers=json.loads(m["headers"]),
+        received_at=float(m["received_at"]),
+        timestamp=m["timestamp"],
+        status=Status(m["status"]),
+        attempts=int(m["attempts"]),
+        next_attempt_at=m["next_attempt_at"],
+        lease_until=m["lease_until"],
+        last_error=m["last_error"],
+        handlers_done=list(json.loads(m["handlers_done"])),
+        updated_at=float(m["updated_at"]),
+    )
+
+
+def _mysql_code(exc: sa.exc.DBAPIError) -> int | None:
+    args = getattr(exc.orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m hookinbox.stores.sql URL [--print-ddl | --create] [--table-prefix P]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m hookinbox.stores.sql", description=main.__doc__)
+    parser.add_argument(
+        "url", help="store URL, or a dialect name (postgresql, mysql, mariadb, sqlite) with --print-ddl"
+    )
+    parser.add_argument("--table-prefix", default="hookinbox_")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--print-ddl", action="store_true", help="print the SQL that creates the schema (default)")
+    action.add_argument("--create", action="store_true", help="create the schema now (needs DDL rights)")
+    args = parser.parse_args(argv)
+    if args.create:
+        store = SQLStore.from_url(args.url, table_prefix=args.table_prefix)
+        try:
+            store._setup()
+        finally:
+            store.close()
+        print(f"schema version {SCHEMA_VERSION} ready ({args.table_prefix}events, {args.table_prefix}schema)")
+        return 0
+    print(ddl(args.url, args.table_prefix), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

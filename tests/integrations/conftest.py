@@ -1,0 +1,1 @@
+"""Framework integration tests; this directory holds their shared helpers (integration_helpers.py)."""

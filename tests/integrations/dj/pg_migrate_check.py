@@ -1,0 +1,47 @@
+"""Run in a subprocess: migrate hookinbox.django on a PostgreSQL database and exercise the store there.
+
+Usage: python pg_migrate_check.py  (HOOKINBOX_TEST_PG_* in the environment name the database).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import django
+from django.conf import settings
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+settings.configure(
+    SECRET_KEY="test-only",
+    INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "hookinbox.django"],
+    DATABASES={
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ["HOOKINBOX_TEST_PG_DB"],
+            "USER": os.environ["HOOKINBOX_TEST_PG_USER"],
+            "PASSWORD": os.environ.get("HOOKINBOX_TEST_PG_PASSWORD", ""),
+            "HOST": os.environ["HOOKINBOX_TEST_PG_HOST"],
+            "PORT": os.environ["HOOKINBOX_TEST_PG_PORT"],
+        }
+    },
+    USE_TZ=True,
+    HOOKINBOX={"endpoints": {"shop": {"path": "/w/shop", "preset": "cimplify", "secret": "s"}}},
+)
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from store_checks import exercise_store  # noqa: E402
+
+from hookinbox.django.store import DjangoStore  # noqa: E402
+
+call_command("migrate", "hookinbox", verbosity=0)
+with connection.cursor() as cur:
+    cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'hookinbox_event' ORDER BY 1")
+    print("indexes:", ",".join(r[0] for r in cur.fetchall()))
+exercise_store(DjangoStore)
+call_command("migrate", "hookinbox", "zero", verbosity=0)
+print("ok")

@@ -1,0 +1,175 @@
+"""Helpers for the store tests: an inbox on the parametrized store, signed deliveries, polling."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hookinbox.inbox import Inbox
+from tests.seeds import PROVIDERS, settings_dict
+
+ROOT = Path(__file__).resolve().parents[2]
+PROVIDER = PROVIDERS[0]  # nimbus-orders: the event id comes from the payload
+PAYLOAD, BODY = PROVIDER.bodies()[0]
+EVENT_ID = PROVIDER.expected_id(PAYLOAD, BODY)
+
+
+def inbox_for(store_url: tuple[str, dict[str, Any]], **settings: Any) -> Inbox:
+    url, options = store_url
+    return Inbox.from_settings(settings_dict(store=url, store_options=dict(options), **settings))
+
+
+def wsgi_deliver(app: Any, body: bytes = BODY) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """POST one signed delivery to a WSGI app; (status, headers, json body)."""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": PROVIDER.path,
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
+        "wsgi.input": io.BytesIO(body),
+    }
+    for k, v in PROVIDER.headers(body).items():
+        if k.lower() != "content-type":
+            environ["HTTP_" + k.upper().replace("-", "_")] = v
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        seen["status"] = int(status.split()[0])
+        seen["headers"] = {k.lower(): v for k, v in headers}
+
+    out = b"".join(app(environ, start_response))
+    return seen["status"], seen["headers"], json.loads(out)
+
+
+async def asgi_deliver(app: Any, body: bytes = BODY) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """POST one signed delivery to an ASGI app; (status, headers, json body)."""
+    headers = [(k.lower().encode(), v.encode()) for k, v in PROVIDER.headers(body).items()]
+    headers.append((b"content-length", str(len(body)).encode()))
+    scope = {"type": "http", "method": "POST", "path": PROVIDER.path, "headers": headers, "query_string": b""}
+    sent = False
+    messages: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    await app(scope, receive, send)
+    start = messages[0]
+    hdrs = {k.decode(): v.decode() for k, v in start["headers"]}
+    return start["status"], hdrs, json.loads(messages[1]["body"])
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def spawn_worker(config: dict[str, Any]) -> subprocess.Popen[str]:
+    """Start tests/stores/_worker.py in its own process with ``config``."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    return subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("_worker.py")), json.dumps(config)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def signed_body(event_id: str) -> bytes:
+    """A provider payload with another event id."""
+    return json.dumps({**PAYLOAD, "id": event_id}).encode()
+
+
+class TcpProxy:
+    """A tiny TCP forwarder in front of a shared server, so a test can cut it off without stopping it."""
+
+    def __init__(self, host: str, port: int) -> None:
+        import socket
+        import threading
+
+        self.target = (host, port)
+        self._socket = socket
+        self._threading = threading
+        self._conns: list[Any] = []
+        self._listener: Any = None
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+
+    def start(self) -> None:
+        s = self._socket.socket()
+        s.setsockopt(self._socket.SOL_SOCKET, self._socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", self.port))
+        s.listen(64)
+        self._listener = s
+        self._threading.Thread(target=self._accept, args=(s,), daemon=True).start()
+
+    def _accept(self, listener: Any) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = self._socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                self._threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: Any, dst: Any) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        """Refuse new connections and cut every open one: to its clients, the server is down."""
+        if self._listener is not None:
+            try:
+                self._listener.shutdown(self._socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+            except OSError:
+                pass
+            self._listener.close()
+            self._listener = None
+        for c in self._conns:
+            try:
+                c.shutdown(self._socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+        self._conns.clear()

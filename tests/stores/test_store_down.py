@@ -1,0 +1,97 @@
+"""The store goes away mid-traffic: 503 with Retry-After and nothing acked; normal service once it is back."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from hookinbox.asgi import WebhookMiddleware as ASGIMiddleware
+from hookinbox.wsgi import WebhookMiddleware as WSGIMiddleware
+from tests.stores._helpers import PROVIDER, TcpProxy, asgi_deliver, inbox_for, signed_body, wait_until, wsgi_deliver
+
+
+def via(url: str, port: int) -> str:
+    parts = urlsplit(url)
+    auth = parts.netloc.rpartition("@")[0]
+    return urlunsplit(parts._replace(netloc=(auth + "@" if auth else "") + f"127.0.0.1:{port}"))
+
+
+def check_outage(inbox: Any, down: Any, up: Any) -> None:
+    """Deliver before, during and after an outage, through WSGI and ASGI."""
+    app = WSGIMiddleware(None, inbox)
+    assert wsgi_deliver(app, signed_body("before"))[0] == 200
+    down()
+    status, headers, body = wsgi_deliver(app, signed_body("during"))
+    assert (status, headers.get("retry-after"), body.get("error")) == (503, "5", "store_unavailable"), body
+
+    async def during_async() -> int:
+        status = (await asgi_deliver(ASGIMiddleware(None, inbox), signed_body("during-async")))[0]
+        await inbox.ashutdown()
+        return status
+
+    assert asyncio.run(during_async()) == 503
+    up()
+    wait_until(lambda: wsgi_deliver(app, signed_body("during"))[0] == 200, what="service to come back")
+    assert inbox.store.get(PROVIDER.endpoint, "during") is not None
+    assert inbox.store.get(PROVIDER.endpoint, "during-async") is None  # never acked, never kept
+
+
+def test_server_cut_off(store_url: tuple[str, dict[str, Any]]) -> None:
+    """PostgreSQL, MariaDB, Redis behind a proxy that is cut: 503 + Retry-After, then 200 again."""
+    url, options = store_url
+    if url.startswith(("memory", "sqlite")):
+        pytest.skip("no server to lose")
+    parts = urlsplit(url)
+    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 0)
+    proxy.start()
+    inbox = inbox_for((via(url, proxy.port), options))
+    try:
+        check_outage(inbox, proxy.stop, proxy.start)
+    finally:
+        proxy.stop()
+        inbox.close()
+
+
+@pytest.mark.slow
+def test_private_redis_restarted(redis_url: str, namespace: str) -> None:
+    """A private redis-server killed and started again: 503 + Retry-After meanwhile, then 200."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_until(lambda: _listening(port), what="redis-server to listen")
+
+    def stop() -> None:
+        procs[-1].kill()
+        procs[-1].wait(10)
+
+    start()
+    inbox = inbox_for((f"redis://127.0.0.1:{port}/0", {"prefix": f"{namespace}:"}))
+    try:
+        check_outage(inbox, stop, start)
+    finally:
+        inbox.close()
+        for p in procs:
+            p.kill()
+            p.wait(10)
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
