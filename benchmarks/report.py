@@ -171,9 +171,11 @@ def targets(cells: list[Any], floods: list[dict[str, Any]]) -> list[str]:
 
 
 def _gc_text(gc: dict[str, dict[str, float]]) -> str:
+    if not gc:
+        return ""
     full = gc.get("gen2")
     if not full:
-        return ""
+        return " No full garbage collection."
     return (
         f" Full garbage collections: {full['count']:.0f}, {full['total_ms']:.0f} ms in all, "
         f"the longest {full['max_ms']:.0f} ms."
@@ -186,10 +188,14 @@ def flood_lines(floods: list[dict[str, Any]]) -> list[str]:
         segs = f["segments"]
         total = sum(s["requests"] for s in segs)
         bad = sum(s["non2xx"] + s["read_errors"] for s in segs)
+        wraps = sum(s["wraps"] for s in segs)
         out += [
             "",
             f"Flood, {f['delay']:g} s handler: {total} distinct events in {f['seconds']} s "
-            f"({bad / total if total else 0:.1%} answered non-2xx)." + _gc_text(f.get("gc", {})),
+            f"({bad / total if total else 0:.1%} answered non-2xx"
+            + (f", {wraps} id wraps" if wraps else "")
+            + ")."
+            + _gc_text(f.get("gc", {})),
             "",
             "| t (s) | " + " | ".join(f"{t:.0f}" for t, _ in f["samples"][::5]) + " |",
             "|---|" + "---|" * len(f["samples"][::5]),

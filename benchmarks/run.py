@@ -50,35 +50,57 @@ class Cell:
     queue: int | None = None
 
 
-def store_env(store: str, tmp: Path) -> dict[str, str] | None:
-    """Environment for the app to use ``store`` with a namespace of its own; None when unavailable."""
+def store_env(store: str, tmp: Path) -> tuple[dict[str, str], str, dict[str, str]] | None:
+    """(app environment, URL, options) of ``store`` on a namespace of its own; None when unavailable."""
     ns = "bench" + uuid.uuid4().hex[:8]
     if store == "memory":
-        return {"BENCH_STORE": "memory://"}
+        return {"BENCH_STORE": "memory://"}, "memory://", {}
     sys.path.insert(0, str(harness.ROOT / "src"))
-    if store in ("sqlite", "postgresql") and importlib.util.find_spec("hookinbox.stores.sql") is None:
+    module = "hookinbox.stores.redis" if store == "redis" else "hookinbox.stores.sql"
+    if importlib.util.find_spec(module) is None:
         return None
-    if store == "redis" and importlib.util.find_spec("hookinbox.stores.redis") is None:
-        return None
-    if store == "sqlite":
-        return {"BENCH_STORE": f"sqlite:///{tmp / (ns + '.db')}"}
-    port = {"redis": 6379, "postgresql": 5432}[store]
+    urls = {
+        "sqlite": (f"sqlite:///{tmp / (ns + '.db')}", None, {}),
+        "postgresql": (
+            os.environ.get("HOOKINBOX_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+            5432,
+            {"table_prefix": ns + "_"},
+        ),
+        "mariadb": (
+            os.environ.get("HOOKINBOX_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"),
+            3306,
+            {"table_prefix": ns + "_"},
+        ),
+        "redis": (os.environ.get("HOOKINBOX_REDIS_URL", "redis://127.0.0.1:6379/0"), 6379, {"prefix": ns + ":"}),
+    }
+    url, port, options = urls[store]
+    if port is not None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return None
+    return {"BENCH_STORE": url, "BENCH_STORE_OPTIONS": json.dumps(options)}, url, options
+
+
+def drop_store(url: str, options: dict[str, str]) -> None:
+    """Remove the tables or keys a cell's store created (its own prefix only)."""
+    if url.startswith("memory"):
+        return
+    from hookinbox.stores import store_from_url
+
+    store = store_from_url(url, **options)
     try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return None
-    if store == "redis":
-        url = os.environ.get("HOOKINBOX_REDIS_URL", "redis://127.0.0.1:6379/0")
-        return {"BENCH_STORE": url, "BENCH_STORE_OPTIONS": json.dumps({"prefix": ns})}
-    url = os.environ.get("HOOKINBOX_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    return {"BENCH_STORE": url, "BENCH_STORE_OPTIONS": json.dumps({"table_prefix": ns + "_"})}
+        store.drop()  # type: ignore[attr-defined]
+    finally:
+        store.close()
 
 
 def run_cell(cell: Cell, args: argparse.Namespace, tmp: Path, pins: tuple[str, str] | None) -> None:
-    env = store_env(cell.store, tmp)
-    if env is None:
+    found = store_env(cell.store, tmp)
+    if found is None:
         cell.note = "store unavailable"
         return
+    env, url, options = found
     env["BENCH_HANDLER_DELAY"] = str(cell.delay)
     if cell.queue:  # room for every event of the run: all acked, none refused with 503
         env["BENCH_QUEUE_SIZE"] = str(cell.queue)
@@ -121,6 +143,7 @@ def run_cell(cell: Cell, args: argparse.Namespace, tmp: Path, pins: tuple[str, s
         cell.rss_kb = srv.rss_kb()
     finally:
         srv.stop()
+        drop_store(url, options)
 
 
 def flood(args: argparse.Namespace, tmp: Path, pins: tuple[str, str] | None, delay: float, seconds: int) -> dict:
@@ -140,19 +163,23 @@ def flood(args: argparse.Namespace, tmp: Path, pins: tuple[str, str] | None, del
             stop.wait(1.0)
 
     sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     try:
-        rate = srv.load("/bare", harness.write_bodies(tmp / "warm.txt", "floodw", 2000), 64, 1, load_core)
+        rate = srv.load("/bare", harness.write_bodies(tmp / "warm.txt", "floodw", 2000), 64, 1, load_core)["rps"]
         seg = 10
         left = seconds
-        while left > 0:
-            n = int(rate["rps"] * 2 * min(seg, left)) + 2000
+        while left > 0:  # 10 s segments, each with fresh ids (signing them takes ~1 s between segments)
+            n = int(rate * 1.5 * min(seg, left)) + 2000
             bodies = harness.write_bodies(tmp / "flood.txt", uuid.uuid4().hex[:8], n)
+            if not sampler.is_alive():
+                t0 = time.monotonic()
+                sampler.start()
             segments.append(srv.load("/hook", bodies, 64, min(seg, left), load_core))
+            rate = max(rate / 1.5, segments[-1]["rps"])
             left -= seg
     finally:
         stop.set()
-        sampler.join()
+        if sampler.is_alive():
+            sampler.join()
         srv.stop()
     gc_stats = json.loads(gc_log.read_text()) if gc_log.exists() else {}
     return {"delay": delay, "seconds": seconds, "samples": samples, "segments": segments, "gc": gc_stats}
