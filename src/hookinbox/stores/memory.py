@@ -15,6 +15,7 @@ anything that must survive a restart.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import threading
 import time
 from collections import OrderedDict
@@ -45,7 +46,8 @@ class MemoryStore:
         self._lock = threading.Lock()
         # key -> record, in insertion order (oldest first) for eviction
         self._records: OrderedDict[tuple[str, str], EventRecord] = OrderedDict()
-        self._unfinished = 0
+        # the unfinished ones (pending, processing, failed), so that due() need not scan the finished
+        self._open: dict[tuple[str, str], EventRecord] = {}
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> MemoryStore:
@@ -68,30 +70,33 @@ class MemoryStore:
             record.status = Status.PENDING
             record.updated_at = record.received_at
             self._records[key] = record
-            self._unfinished += 1
+            self._open[key] = record
             return True
 
     async def arecord(self, record: EventRecord) -> bool:
         return self.record(record)  # never blocks: a lock held for microseconds
 
     def _remove(self, key: tuple[str, str]) -> None:
-        rec = self._records.pop(key)
-        if rec.status not in FINISHED:
-            self._unfinished -= 1
+        self._records.pop(key)
+        self._open.pop(key, None)
 
     def _evict(self) -> None:
-        """Drop expired finished events, then the oldest finished ones; never unfinished ones."""
-        now = self.clock()
-        for key in [
-            k for k, r in self._records.items() if r.status in FINISHED and r.updated_at + self.dedup_ttl < now
-        ]:
-            self._remove(key)
-        if len(self._records) < self.max_events:
-            return
-        if self._unfinished >= self.max_events:
-            raise StoreFull(f"memory store holds {self._unfinished} unfinished events (max_events)")
-        excess = len(self._records) - self.max_events + 1
-        for key in [k for k, r in self._records.items() if r.status in FINISHED][:excess]:
+        """Drop the oldest finished events; never unfinished ones.
+
+        Frees a batch (1/64 of ``max_events``) at once, walking from the oldest
+        and stopping as soon as it has enough: a full store costs one short walk
+        per batch of new events, not a scan of every event on each one.
+        """
+        if len(self._open) >= self.max_events:
+            raise StoreFull(f"memory store holds {len(self._open)} unfinished events (max_events)")
+        want = len(self._records) - self.max_events + max(1, self.max_events // 64)
+        keys = []
+        for key, rec in self._records.items():
+            if rec.status in FINISHED:
+                keys.append(key)
+                if len(keys) >= want:
+                    break
+        for key in keys:
             self._remove(key)
 
     def discard(self, endpoint: str, event_id: str) -> None:
@@ -110,12 +115,12 @@ class MemoryStore:
             rec.lease_until = now + lease
             rec.attempts += 1
             rec.updated_at = now
-            return dataclasses.replace(rec, handlers_done=list(rec.handlers_done))
+            return _copy(rec)
 
     def due(self, now: float, recover_after: float, limit: int) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         with self._lock:
-            for key, rec in self._records.items():
+            for key, rec in self._open.items():
                 if rec.status is Status.PENDING and rec.received_at > now - recover_after:
                     continue
                 if _claimable(rec, now):
@@ -139,7 +144,7 @@ class MemoryStore:
                 rec.next_attempt_at = None
                 rec.last_error = None
                 rec.updated_at = now
-                self._unfinished -= 1
+                self._open.pop((endpoint, event_id), None)
 
     def fail(self, endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> None:
         with self._lock:
@@ -152,7 +157,7 @@ class MemoryStore:
             if retry_at is None:
                 rec.status = Status.DEAD
                 rec.next_attempt_at = None
-                self._unfinished -= 1
+                self._open.pop((endpoint, event_id), None)
             else:
                 rec.status = Status.FAILED
                 rec.next_attempt_at = retry_at
@@ -162,7 +167,7 @@ class MemoryStore:
     def get(self, endpoint: str, event_id: str) -> EventRecord | None:
         with self._lock:
             rec = self._records.get((endpoint, event_id))
-            return None if rec is None else dataclasses.replace(rec, handlers_done=list(rec.handlers_done))
+            return None if rec is None else _copy(rec)
 
     def find(self, event_id: str) -> list[EventRecord]:
         with self._lock:
@@ -197,8 +202,7 @@ class MemoryStore:
                 return False
             if rec.status is Status.DONE:
                 rec.handlers_done = []
-            if rec.status in FINISHED:
-                self._unfinished += 1
+            self._open[(endpoint, event_id)] = rec
             rec.status = Status.PENDING
             rec.attempts = 0
             rec.next_attempt_at = None
@@ -237,6 +241,16 @@ class MemoryStore:
 
     def __len__(self) -> int:
         return len(self._records)
+
+
+_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(EventRecord) if f.init))
+
+
+def _copy(rec: EventRecord) -> EventRecord:
+    """A copy the caller may change (faster than ``dataclasses.replace``, which inspects the fields each time)."""
+    new = EventRecord(*_FIELDS(rec))
+    new.handlers_done = list(rec.handlers_done)
+    return new
 
 
 def _claimable(rec: EventRecord, now: float) -> bool:
