@@ -12,7 +12,7 @@ import fnmatch
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,12 +39,35 @@ def lookup(obj: Any, path: str, default: Any = None) -> Any:
     return cur
 
 
+# every digit becomes "9", so a run of 19 nines marks a number orjson may turn into a float
+_DIGITS_AS_NINES = bytes.maketrans(b"012345678", b"999999999")
+_NINETEEN_DIGITS = b"9" * 19
+_fast_loads: Callable[[bytes], Any] | None
+try:  # optional speed-up (`pip install 'hookinbox[speed]'`): about 3x faster on a 1 KB event
+    from orjson import loads as _fast_loads
+except ImportError:  # pragma: no cover - depends on the environment
+    _fast_loads = None
+
+
 def parse_object(body: bytes) -> dict[str, Any]:
-    """Parse the body as one JSON object; anything else is a 400."""
+    """Parse the body as one JSON object; anything else is a 400.
+
+    With orjson installed it parses first; whatever orjson refuses (NaN,
+    UTF-16 bodies) is parsed again by the standard library, and a body with a
+    run of 19+ digits goes to the standard library directly (orjson turns
+    integers beyond 64 bits into floats, which would change a numeric id). So
+    what is accepted, and how, does not depend on the extra.
+    """
     if not body:
         raise MalformedPayload("empty body; expected a JSON object")
     try:
-        payload = json.loads(body)
+        if _fast_loads is not None and body.translate(_DIGITS_AS_NINES).find(_NINETEEN_DIGITS) < 0:
+            try:
+                payload = _fast_loads(body)
+            except ValueError:
+                payload = json.loads(body)
+        else:
+            payload = json.loads(body)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise MalformedPayload("body is not valid JSON") from None
     if not isinstance(payload, dict):
