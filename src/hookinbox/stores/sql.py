@@ -37,8 +37,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -90,6 +92,10 @@ class SQLStore:
         self._ready = False
         self._setup_lock = threading.Lock()
         self._batcher = Batcher(self._write_batch, max_batch=max_batch, timeout=record_timeout)
+        # A forked child (gunicorn --preload, multiprocessing) must not share the parent's pooled
+        # connections: it drops them, without closing the parent's (SQLAlchemy's documented recipe).
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _forget_pool(ref))
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SQLStore:
@@ -472,3 +478,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _forget_pool(ref: weakref.ref[SQLStore]) -> None:
+    store = ref()
+    if store is not None:
+        store.engine.dispose(close=False)
