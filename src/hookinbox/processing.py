@@ -49,7 +49,8 @@ def process(inbox: Inbox, endpoint: str, event_id: str, event: Event | None = No
     now = inbox.clock()
     record: EventRecord | None
     if store.blocking:
-        record = yield Call(store.claim, endpoint, event_id, now, inbox.settings.lease, blocking=True)
+        aclaim = getattr(store, "aclaim", None)  # an async client avoids the thread hop on the loop
+        record = yield Call(store.claim, endpoint, event_id, now, inbox.settings.lease, afn=aclaim, blocking=True)
     else:  # the memory store never blocks: a direct call costs less than a driver round trip
         record = store.claim(endpoint, event_id, now, inbox.settings.lease)
     if record is None:
@@ -108,7 +109,7 @@ def process(inbox: Inbox, endpoint: str, event_id: str, event: Event | None = No
     now = inbox.clock()
     if not errors:
         if store.blocking:
-            yield Call(store.complete, endpoint, event_id, now, blocking=True)
+            yield Call(store.complete, endpoint, event_id, now, afn=getattr(store, "acomplete", None), blocking=True)
         else:
             store.complete(endpoint, event_id, now)
         log.debug("event %s (%s) done", event_id, endpoint, extra=_ids(endpoint, event_id))

@@ -61,6 +61,10 @@ class Store(Protocol):
         and returns the updated record (with its body).
         """
 
+    # Optional: ``async def aclaim(...)`` and ``async def acomplete(...)``, with the signatures of
+    # claim and complete. A blocking store that has them lets the asyncio executor process an
+    # event with async handlers without any thread hop (the Redis store does).
+
     def due(self, now: float, recover_after: float, limit: int) -> list[tuple[str, str]]:
         """Keys worth claiming now: ``pending`` received before ``now - recover_after``,
         ``failed`` with ``next_attempt_at <= now``, ``processing`` with an expired lease."""

@@ -137,19 +137,21 @@ class RedisStore:
 
     async def arecord(self, record: EventRecord) -> bool:
         keys, args = self._record_args(record)
-        script = self._async_script()
+        script = self._async_script("RECORD")
         return bool(await script(keys=keys, args=args))
 
-    def _async_script(self) -> Any:
+    def _async_script(self, name: str) -> Any:
+        """The script ``name`` on this event loop's async client (one client per loop)."""
         loop = asyncio.get_running_loop()
         found = self._aclients.get(loop)
         if found is None:
             with self._alock:
                 apool = aredis.BlockingConnectionPool.from_url(self.url, **self._client_kwargs)
                 client = aredis.Redis(connection_pool=apool, retry=_async_retry())
-                found = (client, client.register_script(lua.RECORD))
+                scripts = {n: client.register_script(getattr(lua, n)) for n in ("RECORD", "CLAIM", "SETTLE")}
+                found = (client, scripts)
                 self._aclients[loop] = found
-        return found[1]
+        return found[1][name]
 
     def discard(self, endpoint: str, event_id: str) -> None:
         m = member(endpoint, event_id)
@@ -159,12 +161,17 @@ class RedisStore:
     # -- processing -------------------------------------------------------------------------
 
     def claim(self, endpoint: str, event_id: str, now: float, lease: float) -> EventRecord | None:
+        keys, args = self._claim_args(endpoint, event_id, now, lease)
+        return _claimed(self._scripts["CLAIM"](keys=keys, args=args))
+
+    async def aclaim(self, endpoint: str, event_id: str, now: float, lease: float) -> EventRecord | None:
+        """:meth:`claim` on the event loop's async client (processing without a thread hop)."""
+        keys, args = self._claim_args(endpoint, event_id, now, lease)
+        return _claimed(await self._async_script("CLAIM")(keys=keys, args=args))
+
+    def _claim_args(self, endpoint: str, event_id: str, now: float, lease: float) -> tuple[list[str], list[str]]:
         m = member(endpoint, event_id)
-        keys = [self._ev(m), self.k_pending, self.k_wait]
-        flat = self._scripts["CLAIM"](keys=keys, args=[repr(now), repr(now + lease), m])
-        if not flat:
-            return None
-        return _record(dict(zip(flat[::2], flat[1::2], strict=True)))
+        return [self._ev(m), self.k_pending, self.k_wait], [repr(now), repr(now + lease), m]
 
     def due(self, now: float, recover_after: float, limit: int) -> list[tuple[str, str]]:
         pipe = self.client.pipeline(transaction=False)
@@ -179,16 +186,27 @@ class RedisStore:
     def complete(self, endpoint: str, event_id: str, now: float) -> None:
         self._settle(endpoint, event_id, Status.DONE, now, None, None)
 
+    async def acomplete(self, endpoint: str, event_id: str, now: float) -> None:
+        """:meth:`complete` on the event loop's async client."""
+        keys, args = self._settle_args(endpoint, event_id, Status.DONE, now, None, None)
+        await self._async_script("SETTLE")(keys=keys, args=args)
+
     def fail(self, endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> None:
         self._settle(endpoint, event_id, Status.DEAD if retry_at is None else Status.FAILED, now, retry_at, error)
 
     def _settle(
         self, endpoint: str, event_id: str, status: Status, now: float, retry_at: float | None, error: str | None
     ) -> None:
+        keys, args = self._settle_args(endpoint, event_id, status, now, retry_at, error)
+        self._scripts["SETTLE"](keys=keys, args=args)
+
+    def _settle_args(
+        self, endpoint: str, event_id: str, status: Status, now: float, retry_at: float | None, error: str | None
+    ) -> tuple[list[str], list[str]]:
         m = member(endpoint, event_id)
         args = [m, status.value, repr(now), "" if retry_at is None else repr(retry_at)]
         args += ["0", ""] if error is None else ["1", error]
-        self._scripts["SETTLE"](keys=[self._ev(m), self.k_wait], args=args)
+        return [self._ev(m), self.k_wait], args
 
     # -- inspection and operations ----------------------------------------------------------
 
@@ -318,6 +336,12 @@ def _async_retry() -> Any:
 
 def _glob_escape(text: str) -> str:
     return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
+
+
+def _claimed(flat: Any) -> EventRecord | None:
+    if not flat:
+        return None
+    return _record(dict(zip(flat[::2], flat[1::2], strict=True)))
 
 
 def _float(v: Any) -> float | None:
