@@ -8,7 +8,6 @@ same check a real delivery does. Uses the standard library's ``urllib``.
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +20,7 @@ from hookinbox.cli._output import echo
 from hookinbox.envelope import parse_object
 from hookinbox.errors import Rejected
 from hookinbox.settings import EndpointSettings
+from hookinbox.testing import signed_delivery
 
 __all__ = ["add_parser", "build_delivery", "event_key", "post", "run", "target_url"]
 
@@ -43,18 +43,21 @@ def build_delivery(
     ep: EndpointSettings, event_type: str | None = None, data: bytes | None = None, now: float | None = None
 ) -> tuple[bytes, dict[str, str]]:
     """The body and headers of a delivery to ``ep``, signed with its first secret."""
+    payload: Any = data
     if data is None:
         if ep.preset is None:
             raise CommandError(f"endpoint {ep.name!r} has no preset, so no example events; give --data")
         try:
-            payload = ep.preset.sample(event_type)
+            payload = ep.preset.sample(event_type)  # a mapping: its example headers come along
         except KeyError:
             types = ", ".join(ep.preset.event_types)
             raise CommandError(f"{ep.preset.name} has no example {event_type!r} event; one of {types}") from None
-        data = json.dumps(payload).encode()
-    headers = {"Content-Type": "application/json", "User-Agent": "hookinbox-send"}
-    headers.update(ep.verifier.headers_for(data, time.time() if now is None else now))
-    return data, headers
+    # signed_delivery also adds the id/type headers that providers such as GitHub and Shopify send
+    try:
+        delivery = signed_delivery(ep, payload, now=time.time() if now is None else now, event_type=event_type)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    return delivery.body, {"User-Agent": "hookinbox-send", **delivery.headers}
 
 
 def event_key(ep: EndpointSettings, body: bytes, headers: dict[str, str]) -> tuple[str, str]:
