@@ -178,3 +178,17 @@ def maintain(inbox: Inbox) -> Flow[Any]:
     purged = yield Call(store.purge, now - max(s.dedup_ttl, s.retention), (Status.DONE,), blocking=store.blocking)
     if dropped or purged:
         log.info("retention: dropped %s bodies, purged %s finished events", dropped, purged)
+
+
+def log_unsettled(endpoint: str, event_id: str, exc: BaseException) -> None:
+    """An executor could not finish processing (e.g. the store failed while settling).
+
+    Nothing is lost: the claim's lease expires and the sweeper runs the event again.
+    """
+    log.warning(
+        "processing event %s (%s) failed (%s); it will be recovered",
+        event_id,
+        endpoint,
+        type(exc).__name__,
+        extra=_ids(endpoint, event_id),
+    )

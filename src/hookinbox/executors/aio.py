@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from hookinbox.drive import Call, Flow, is_async_callable, run_async, run_sync
 from hookinbox.events import Event
 from hookinbox.executors._admission import Admission
-from hookinbox.processing import maintain, process, release, sweep
+from hookinbox.processing import log_unsettled, maintain, process, release, sweep
 
 if TYPE_CHECKING:
     from hookinbox.inbox import Inbox
@@ -154,13 +154,7 @@ class AsyncioExecutor:
             try:
                 await self._run(item)
             except Exception as exc:
-                log.warning(
-                    "processing event %s (%s) failed (%s); it will be recovered",
-                    item[1],
-                    item[0],
-                    type(exc).__name__,
-                    extra={"endpoint": item[0], "event_id": item[1]},
-                )
+                log_unsettled(item[0], item[1], exc)
             finally:
                 self._busy -= 1
 

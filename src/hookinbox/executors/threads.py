@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 from hookinbox.drive import Flow, run_sync
 from hookinbox.events import Event
 from hookinbox.executors._admission import Admission
-from hookinbox.processing import maintain, process, sweep
+from hookinbox.processing import log_unsettled, maintain, process, sweep
 
 if TYPE_CHECKING:
     from hookinbox.inbox import Inbox
@@ -125,13 +125,7 @@ class ThreadExecutor:
             try:
                 self.run_flow(process(self.inbox, *item))
             except Exception as exc:  # a store failure while settling: the lease expires and it is retried
-                log.warning(
-                    "processing event %s (%s) failed (%s); it will be recovered",
-                    item[1],
-                    item[0],
-                    type(exc).__name__,
-                    extra={"endpoint": item[0], "event_id": item[1]},
-                )
+                log_unsettled(item[0], item[1], exc)
             finally:
                 with self._lock:
                     self._busy -= 1
