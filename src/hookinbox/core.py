@@ -204,7 +204,10 @@ def _receive(
 
 def lower_headers_from_asgi(raw: list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...]) -> dict[str, str]:
     """ASGI header pairs to a dict with lower-case names (repeated headers joined by ', ')."""
-    out: dict[str, str] = {}
+    out = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+    if len(out) == len(raw):
+        return out  # no name repeated: the common case, in one pass
+    out = {}
     for k, v in raw:
         name = k.decode("latin-1").lower()
         value = v.decode("latin-1")

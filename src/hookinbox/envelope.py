@@ -26,6 +26,8 @@ _FIELD = re.compile(r"\{([^{}]+)\}")
 
 def lookup(obj: Any, path: str, default: Any = None) -> Any:
     """Follow a dotted path (``event_data.status``, ``items.0.id``) through dicts and lists."""
+    if type(obj) is dict and "." not in path:  # the usual case, a top-level field: one dict lookup
+        return obj.get(path, default)
     cur = obj
     for part in path.split("."):
         if isinstance(cur, Mapping):

@@ -91,4 +91,4 @@ def _inbox_from_config(config: object) -> Inbox:
         raise ConfigurationError('set app.config["HOOKINBOX"] to a settings dict or a TOML file path', key="HOOKINBOX")
     if not isinstance(config, (Mapping, str)) and not hasattr(config, "__fspath__"):
         raise ConfigurationError(f"expected a dict or a path, got {type(config).__name__}", key="HOOKINBOX")
-    return Inbox.from_settings(config)  # type: ignore[arg-type]
+    return Inbox.from_settings(config)  # type: ignore[arg-type, unused-ignore]

@@ -112,7 +112,8 @@ def process(inbox: Inbox, endpoint: str, event_id: str, event: Event | None = No
             yield Call(store.complete, endpoint, event_id, now, afn=getattr(store, "acomplete", None), blocking=True)
         else:
             store.complete(endpoint, event_id, now)
-        log.debug("event %s (%s) done", event_id, endpoint, extra=_ids(endpoint, event_id))
+        if log.isEnabledFor(logging.DEBUG):  # once per event: skip building the extra dict when nobody listens
+            log.debug("event %s (%s) done", event_id, endpoint, extra=_ids(endpoint, event_id))
         inbox.observe("done", endpoint, record.type)
         return "done"
     delay = ep.retry.next_delay(record.attempts, random.random())

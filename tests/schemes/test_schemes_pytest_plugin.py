@@ -12,7 +12,13 @@ pytest_plugins = ["pytester"]
 # Installed (tox, users), the plugin loads through its pytest11 entry point; from a source
 # checkout it must be named with -p (naming it twice would register it twice).
 _INSTALLED = any(ep.value == "hookinbox.testing.pytest_plugin" for ep in entry_points(group="pytest11"))
-ARGS = (*(() if _INSTALLED else ("-p", "hookinbox.testing.pytest_plugin")), "-p", "no:asyncio", "-p", "no:cacheprovider")
+ARGS = (
+    *(() if _INSTALLED else ("-p", "hookinbox.testing.pytest_plugin")),
+    "-p",
+    "no:asyncio",
+    "-p",
+    "no:cacheprovider",
+)
 
 CONFTEST = """
 import pytest

@@ -80,7 +80,7 @@ class RQExecutor(RemoteExecutor):
         return True
 
 
-class Worker(rq.SimpleWorker):  # type: ignore[misc]
+class Worker(rq.SimpleWorker):  # type: ignore[misc, unused-ignore]
     """RQ's SimpleWorker that also runs the hookinbox sweeper while it works."""
 
     def work(self, *args: Any, **kwargs: Any) -> bool:

@@ -6,6 +6,12 @@ unfinished events are never evicted: when the store is full of them,
 :meth:`MemoryStore.record` raises :class:`~hookinbox.errors.StoreFull` and the
 sender gets a 503 to retry later, instead of the event being dropped.
 
+Finished events are kept frozen, as flat tuples of atomic values, which
+CPython's garbage collector stops tracking. A store full of them (100 000 by
+default) then costs the collector nothing: kept as objects, every full
+collection walked all of them, about a fifth of the server's CPU under a
+sustained flood (docs/benchmarks.md).
+
 Limits to know: it de-duplicates only within one process (``--workers N`` or
 several replicas each have their own), and an event acked and not yet handled
 is lost if the process dies. Use SQLite, PostgreSQL, MariaDB or Redis for
@@ -20,13 +26,22 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from itertools import chain
 from typing import Any
 
 from hookinbox.errors import StoreFull
-from hookinbox.events import FINISHED, EventRecord, Status
+from hookinbox.events import EventRecord, Status
 from hookinbox.stores import StoreStats
 
 __all__ = ["MemoryStore"]
+
+# Enum members read through the class cost a descriptor call each; the hot path reads these.
+_ST_PENDING, _ST_PROCESSING, _ST_FAILED = Status.PENDING, Status.PROCESSING, Status.FAILED
+_ST_DONE, _ST_DEAD = Status.DONE, Status.DEAD
+
+#: A finished (done or dead) record, frozen: see :func:`_freeze`.
+_Frozen = tuple[Any, ...]
+_Entry = EventRecord | _Frozen
 
 
 class MemoryStore:
@@ -44,8 +59,8 @@ class MemoryStore:
         self.max_events = max_events
         self.clock = clock
         self._lock = threading.Lock()
-        # key -> record, in insertion order (oldest first) for eviction
-        self._records: OrderedDict[tuple[str, str], EventRecord] = OrderedDict()
+        # key -> record, in insertion order (oldest first) for eviction; finished ones frozen
+        self._records: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         # the unfinished ones (pending, processing, failed), so that due() need not scan the finished
         self._open: dict[tuple[str, str], EventRecord] = {}
 
@@ -59,15 +74,15 @@ class MemoryStore:
     def record(self, record: EventRecord) -> bool:
         key = (record.endpoint, record.id)
         with self._lock:
-            if key in self._records:
-                existing = self._records[key]
-                if existing.status in FINISHED and existing.updated_at + self.dedup_ttl < self.clock():
+            existing = self._records.get(key)
+            if existing is not None:
+                if not isinstance(existing, EventRecord) and existing[_UPDATED_AT] + self.dedup_ttl < self.clock():
                     self._remove(key)
                 else:
                     return False
             if len(self._records) >= self.max_events:
                 self._evict()
-            record.status = Status.PENDING
+            record.status = _ST_PENDING
             record.updated_at = record.received_at
             self._records[key] = record
             self._open[key] = record
@@ -92,7 +107,7 @@ class MemoryStore:
         want = len(self._records) - self.max_events + max(1, self.max_events // 64)
         keys = []
         for key, rec in self._records.items():
-            if rec.status in FINISHED:
+            if not isinstance(rec, EventRecord):  # finished
                 keys.append(key)
                 if len(keys) >= want:
                     break
@@ -108,20 +123,20 @@ class MemoryStore:
 
     def claim(self, endpoint: str, event_id: str, now: float, lease: float) -> EventRecord | None:
         with self._lock:
-            rec = self._records.get((endpoint, event_id))
+            rec = self._open.get((endpoint, event_id))
             if rec is None or not _claimable(rec, now):
                 return None
-            rec.status = Status.PROCESSING
+            rec.status = _ST_PROCESSING
             rec.lease_until = now + lease
             rec.attempts += 1
             rec.updated_at = now
-            return _copy(rec)
+            return _copy(rec, share_headers=True)  # for processing only, which never changes them
 
     def due(self, now: float, recover_after: float, limit: int) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         with self._lock:
             for key, rec in self._open.items():
-                if rec.status is Status.PENDING and rec.received_at > now - recover_after:
+                if rec.status is _ST_PENDING and rec.received_at > now - recover_after:
                     continue
                 if _claimable(rec, now):
                     out.append(key)
@@ -131,35 +146,36 @@ class MemoryStore:
 
     def handler_done(self, endpoint: str, event_id: str, handler: str) -> None:
         with self._lock:
-            rec = self._records.get((endpoint, event_id))
+            rec = self._open.get((endpoint, event_id))
             if rec is not None and handler not in rec.handlers_done:
                 rec.handlers_done.append(handler)
 
     def complete(self, endpoint: str, event_id: str, now: float) -> None:
         with self._lock:
-            rec = self._records.get((endpoint, event_id))
-            if rec is not None and rec.status is Status.PROCESSING:
-                rec.status = Status.DONE
-                rec.lease_until = None
-                rec.next_attempt_at = None
+            key = (endpoint, event_id)
+            rec = self._open.get(key)
+            if rec is not None and rec.status is _ST_PROCESSING:
+                rec.status = _ST_DONE
                 rec.last_error = None
                 rec.updated_at = now
-                self._open.pop((endpoint, event_id), None)
+                del self._open[key]
+                self._records[key] = _freeze(rec)
 
     def fail(self, endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> None:
         with self._lock:
-            rec = self._records.get((endpoint, event_id))
-            if rec is None or rec.status is not Status.PROCESSING:
+            key = (endpoint, event_id)
+            rec = self._open.get(key)
+            if rec is None or rec.status is not _ST_PROCESSING:
                 return
             rec.last_error = error
             rec.lease_until = None
             rec.updated_at = now
             if retry_at is None:
-                rec.status = Status.DEAD
-                rec.next_attempt_at = None
-                self._open.pop((endpoint, event_id), None)
+                rec.status = _ST_DEAD
+                del self._open[key]
+                self._records[key] = _freeze(rec)
             else:
-                rec.status = Status.FAILED
+                rec.status = _ST_FAILED
                 rec.next_attempt_at = retry_at
 
     # -- inspection -------------------------------------------------------------------------
@@ -171,7 +187,7 @@ class MemoryStore:
 
     def find(self, event_id: str) -> list[EventRecord]:
         with self._lock:
-            return [dataclasses.replace(r) for (_, i), r in self._records.items() if i == event_id]
+            return [_copy(r) for (_, i), r in self._records.items() if i == event_id]
 
     def list(
         self,
@@ -183,27 +199,33 @@ class MemoryStore:
     ) -> list[EventRecord]:
         with self._lock:
             out = []
-            for rec in reversed(self._records.values()):
-                if endpoint is not None and rec.endpoint != endpoint:
+            for entry in reversed(self._records.values()):
+                ep, kind, state, _ = _summary(entry)
+                if endpoint is not None and ep != endpoint:
                     continue
-                if status is not None and rec.status is not status:
+                if status is not None and state is not status:
                     continue
-                if type is not None and rec.type != type:
+                if type is not None and kind != type:
                     continue
-                out.append(dataclasses.replace(rec, body=None, handlers_done=list(rec.handlers_done)))
+                rec = _copy(entry)
+                rec.body = None
+                out.append(rec)
                 if len(out) >= limit:
                     break
             return out
 
     def replay(self, endpoint: str, event_id: str, now: float) -> bool:
         with self._lock:
-            rec = self._records.get((endpoint, event_id))
-            if rec is None or rec.status in (Status.PENDING, Status.PROCESSING):
+            key = (endpoint, event_id)
+            entry = self._records.get(key)
+            if entry is None or _status(entry) in (Status.PENDING, Status.PROCESSING):
                 return False
-            if rec.status is Status.DONE:
+            rec = entry if isinstance(entry, EventRecord) else _thaw(entry)
+            if rec.status is _ST_DONE:
                 rec.handlers_done = []
-            self._open[(endpoint, event_id)] = rec
-            rec.status = Status.PENDING
+            self._records[key] = rec
+            self._open[key] = rec
+            rec.status = _ST_PENDING
             rec.attempts = 0
             rec.next_attempt_at = None
             rec.lease_until = None
@@ -214,26 +236,36 @@ class MemoryStore:
     def purge(self, before: float, statuses: Sequence[Status] = (Status.DONE, Status.DEAD)) -> int:
         wanted = set(statuses)
         with self._lock:
-            keys = [k for k, r in self._records.items() if r.status in wanted and r.received_at < before]
+            keys = []
+            for k, r in self._records.items():
+                _, _, state, received_at = _summary(r)
+                if state in wanted and received_at < before:
+                    keys.append(k)
             for key in keys:
                 self._remove(key)
             return len(keys)
 
     def drop_bodies(self, before: float) -> int:
-        n = 0
         with self._lock:
-            for rec in self._records.values():
-                if rec.status in FINISHED and rec.received_at < before and rec.body is not None:
-                    rec.body = None
-                    n += 1
-        return n
+            keys = [
+                k
+                for k, r in self._records.items()
+                if not isinstance(r, EventRecord) and r[_RECEIVED_AT] < before and r[_BODY] is not None
+            ]
+            for key in keys:
+                r = self._records[key]
+                assert not isinstance(r, EventRecord)
+                self._records[key] = (*r[:_BODY], None, *r[_BODY + 1 :])
+        return len(keys)
 
     def stats(self) -> StoreStats:
         out: StoreStats = {}
         with self._lock:
-            for rec in self._records.values():
-                counts = out.setdefault(rec.endpoint, {})
-                counts[rec.status.value] = counts.get(rec.status.value, 0) + 1
+            for entry in self._records.values():
+                ep, _, state, _ = _summary(entry)
+                counts = out.setdefault(ep, {})
+                value = state.value
+                counts[value] = counts.get(value, 0) + 1
         return out
 
     def close(self) -> None:
@@ -246,18 +278,80 @@ class MemoryStore:
 _FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(EventRecord) if f.init))
 
 
-def _copy(rec: EventRecord) -> EventRecord:
+# positions in a frozen record
+_ENDPOINT, _ID, _TYPE, _BODY, _HEADERS, _RECEIVED_AT, _TIMESTAMP, _STATUS, _ATTEMPTS, _ERROR, _DONE, _UPDATED_AT = (
+    range(12)
+)
+
+
+def _freeze(rec: EventRecord) -> _Frozen:
+    """A finished record as a flat tuple of str, bytes, numbers and None (headers flattened).
+
+    CPython stops tracking a tuple of atomic values at its first collection, so the
+    collector never walks the finished events again (an EventRecord, a headers dict
+    or a list inside would keep it tracked).
+    """
+    return (
+        rec.endpoint,
+        rec.id,
+        rec.type,
+        rec.body,
+        tuple(chain.from_iterable(rec.headers.items())),  # flat: untracked in one collection
+        rec.received_at,
+        rec.timestamp,
+        rec.status.value,
+        rec.attempts,
+        rec.last_error,
+        tuple(rec.handlers_done),
+        rec.updated_at,
+    )
+
+
+def _thaw(t: _Frozen) -> EventRecord:
+    h = t[_HEADERS]
+    return EventRecord(
+        endpoint=t[_ENDPOINT],
+        id=t[_ID],
+        type=t[_TYPE],
+        body=t[_BODY],
+        headers=dict(zip(h[::2], h[1::2], strict=True)),
+        received_at=t[_RECEIVED_AT],
+        timestamp=t[_TIMESTAMP],
+        status=Status(t[_STATUS]),
+        attempts=t[_ATTEMPTS],
+        last_error=t[_ERROR],
+        handlers_done=list(t[_DONE]),
+        updated_at=t[_UPDATED_AT],
+    )
+
+
+def _summary(entry: _Entry) -> tuple[str, str, Status, float]:
+    """``(endpoint, type, status, received_at)`` of either form."""
+    if isinstance(entry, EventRecord):
+        return entry.endpoint, entry.type, entry.status, entry.received_at
+    return entry[_ENDPOINT], entry[_TYPE], Status(entry[_STATUS]), entry[_RECEIVED_AT]
+
+
+def _status(entry: _Entry) -> Status:
+    return entry.status if isinstance(entry, EventRecord) else Status(entry[_STATUS])
+
+
+def _copy(entry: _Entry, *, share_headers: bool = False) -> EventRecord:
     """A copy the caller may change (faster than ``dataclasses.replace``, which inspects the fields each time)."""
-    new = EventRecord(*_FIELDS(rec))
-    new.handlers_done = list(rec.handlers_done)
+    if not isinstance(entry, EventRecord):
+        return _thaw(entry)
+    new = EventRecord(*_FIELDS(entry))
+    if not share_headers:
+        new.headers = dict(entry.headers)
+    new.handlers_done = list(entry.handlers_done)
     return new
 
 
 def _claimable(rec: EventRecord, now: float) -> bool:
-    if rec.status is Status.PENDING:
+    if rec.status is _ST_PENDING:
         return True
-    if rec.status is Status.FAILED:
+    if rec.status is _ST_FAILED:
         return rec.next_attempt_at is None or rec.next_attempt_at <= now
-    if rec.status is Status.PROCESSING:
+    if rec.status is _ST_PROCESSING:
         return rec.lease_until is not None and rec.lease_until <= now
     return False

@@ -392,7 +392,7 @@ class SQLStore:
 
     def _long(self, stmt: sa.Executable) -> int:
         with self._untimed() as conn:
-            return int(conn.execute(stmt).rowcount)  # type: ignore[attr-defined]
+            return int(conn.execute(stmt).rowcount)  # type: ignore[attr-defined, unused-ignore]
 
     @contextlib.contextmanager
     def _untimed(self) -> Iterator[sa.Connection]:
