@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -159,11 +160,16 @@ class TcpProxy:
         except OSError:
             pass
         finally:
+            # shutdown() before close(): the pipe thread of the other direction is blocked in recv()
+            # on one of these sockets, and a bare close() under a blocked recv() sends no FIN. The
+            # server would then keep the session, its open transaction and its table locks (a DROP
+            # TABLE in teardown waited 60 s on such a MariaDB session).
             for s in (src, dst):
                 try:
-                    s.close()
+                    s.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+                s.close()
 
     def stop(self) -> None:
         """Refuse new connections and cut every open one: to its clients, the server is down."""
