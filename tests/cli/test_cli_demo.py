@@ -62,3 +62,22 @@ def test_example_settings_cover_the_five_seed_providers(monkeypatch: pytest.Monk
         env = settings.endpoints[name].preset.secret_env  # type: ignore[union-attr]
         assert secret.startswith(f"${{{env}:-"), (name, secret)
         assert settings.endpoints[name].handlers
+
+
+def test_the_wheel_carries_the_demo_files() -> None:
+    """`hookinbox demo` from an installed wheel, outside any checkout, finds its settings and handlers."""
+    import hookinbox
+
+    package = Path(hookinbox.__file__).resolve().parent
+    if package.parent.name == "src":  # a source checkout: the wheel's force-include must name files that exist
+        root = package.parent.parent
+        include = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]
+        mapping = include["force-include"]
+        assert all((root / source).is_file() for source in mapping), mapping
+        assert sorted(mapping.values()) == [
+            "hookinbox/_examples/demo_handlers.py",
+            "hookinbox/_examples/hookinbox.toml",
+        ]
+    else:  # installed (tox builds a wheel): the files are in the package, and the demo takes them from there
+        assert (package / "_examples" / "demo_handlers.py").is_file()
+        assert example_settings_path() == package / "_examples" / "hookinbox.toml"
