@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from hookinbox._settings_build import interpolate
 from hookinbox.errors import ConfigurationError
 from hookinbox.presets import PRESETS
-from hookinbox.settings import RetryPolicy, Settings, interpolate
+from hookinbox.settings import RetryPolicy, Settings
 from hookinbox.units import parse_duration, parse_size
 from hookinbox.verifiers.apikey import ApiKeyVerifier
 from hookinbox.verifiers.hmac import HmacVerifier
