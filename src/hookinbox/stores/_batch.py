@@ -12,12 +12,13 @@ batch (so the loop never blocks and no caller pays a thread hop of its own),
 
 A caller waits at most ``timeout`` seconds: past that it gets
 :class:`~hookinbox.errors.StoreUnavailable` (a delivery is answered 503 and
-the sender retries). A write that fails fails every item of its batch with
+the sender retries); if its item is still queued then, it is not written at
+all. A write that fails fails every item of its batch with
 :class:`~hookinbox.errors.StoreUnavailable` too (the original error is logged
 by class name only: driver messages may quote bodies); the next batch is
-written afresh. If a write lands after its callers gave up, a retried
-delivery is a duplicate and the event is already pending for the sweeper, so
-nothing acked is lost and nothing is acked twice.
+written afresh. If a write lands after its callers gave up (they timed out
+while it ran), a retried delivery is a duplicate and the event is already
+pending for the sweeper, so nothing acked is lost and nothing is acked twice.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class Batcher(Generic[T, R]):
         try:
             return fut.result(self.timeout)
         except concurrent.futures.TimeoutError:
+            fut.cancel()  # still queued: the writer skips it
             raise StoreUnavailable("the store did not answer in time") from None
 
     async def arun(self, item: T) -> R:
@@ -114,6 +116,9 @@ class Batcher(Generic[T, R]):
             self._flush(batch)
 
     def _flush(self, batch: list[_Entry]) -> None:
+        batch = [entry for entry in batch if not entry[2].done()]  # callers that gave up: not written
+        if not batch:
+            return
         results: Sequence[Any]
         try:
             results = self._write([item for item, _, _ in batch])
