@@ -1,4 +1,4 @@
-"""Stores with aclaim/acomplete process events with async handlers without blocking the event loop.
+"""Stores with aclaim/acomplete/afail process events with async handlers without blocking the event loop.
 
 The Redis store batches them through its own writer threads: the flow sends
 nothing to the executor's thread pool, and while the store is slow to answer
@@ -81,3 +81,27 @@ def test_async_handler_on_redis_never_blocks_the_loop(store_url: tuple[str, dict
         proxy.resume()
         inbox.close()
         proxy.stop()
+
+
+@pytest.mark.parametrize("store_url", ["redis"], indirect=True)
+def test_failing_async_handler_on_redis_settles_on_the_loop(store_url: tuple[str, dict[str, Any]]) -> None:
+    """A failing async handler: the retry is stored through afail, again without the thread pool."""
+    url, options = store_url
+    inbox = Inbox.from_settings(settings_dict(store=url, store_options=options))
+
+    @inbox.on("*")
+    async def handler(event: Event) -> None:
+        raise RuntimeError("boom")
+
+    async def main() -> str:
+        assert await inbox.store.arecord(record(inbox, "evt_fail"))
+        return await run_async(process(inbox, "shop", "evt_fail"), NoThreads())
+
+    try:
+        assert asyncio.run(main()) == "retry"
+        failed = inbox.store.get("shop", "evt_fail")
+        assert failed is not None and failed.status is Status.FAILED and failed.attempts == 1
+        assert failed.last_error is not None and "boom" in failed.last_error
+        assert failed.next_attempt_at is not None and failed.next_attempt_at > failed.updated_at
+    finally:
+        inbox.close()
