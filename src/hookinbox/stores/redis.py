@@ -1,14 +1,29 @@
-"""The Redis store: redis-py (sync) and ``redis.asyncio`` (so ``arecord`` needs no thread).
+"""The Redis store: redis-py, with records, claims and settlements written in batches.
 
 ::
 
     store = "redis://127.0.0.1:6379/0"        # or rediss:// for TLS
 
-Every state change is one Lua script (:mod:`hookinbox.stores._redis_lua`), so
+Every state change is a Lua script (:mod:`hookinbox.stores._redis_lua`), so
 it is atomic across threads, tasks and processes: recording is ``SET NX`` of a
 de-duplication key with a ``dedup_ttl`` expiry plus the event hash and its
 index entries, in one step. Event hashes have no expiry: retention removes
 finished ones (:meth:`RedisStore.purge`), unfinished ones stay until handled.
+
+**Batches.** :meth:`~RedisStore.record`, :meth:`~RedisStore.claim`,
+:meth:`~RedisStore.complete` and :meth:`~RedisStore.fail` (and their async
+forms ``arecord``, ``aclaim``, ``acomplete``, ``afail``, which never block the
+event loop) go through a :class:`~hookinbox.stores._batch.Batcher` each: one
+writer thread takes whatever queued while it wrote the previous batch, at most
+``max_batch``, and sends it as ONE script call (``RECORD_MANY``,
+``CLAIM_MANY``, ``SETTLE_MANY``) with the batch as one length-prefixed
+argument. Per item the scripts do what they would for that item alone, in
+queue order, with one result per item, so a duplicate in the same batch is
+accepted once. A caller waits at most ``request_timeout``, then gets
+:class:`~hookinbox.errors.StoreUnavailable` (503 + Retry-After); a batch whose
+call fails fails all its callers the same way. A script error part-way through
+a batch keeps the items written before it (Redis does not roll scripts back):
+their callers got 503, and their retries are duplicates of pending events.
 
 **Durability.** Redis is only as durable as its persistence settings. An
 event is acked once Redis has it in memory; with the default snapshotting a
@@ -21,11 +36,14 @@ they must survive the loss of a server.
 
 Listing, finding and statistics scan the event index (O(number of events));
 they are for operators, not for the hot path. Single Redis or a primary with
-replicas; Redis Cluster is not supported (scripts touch several keys).
+replicas; Redis Cluster is not supported (scripts touch many keys, all under
+the store's ``prefix``).
 
 Store options: ``prefix`` (``"hookinbox:"``), ``connect_timeout`` (2 s),
-``socket_timeout`` (2 s), ``max_connections`` (50 per client; a call waits up to
-``socket_timeout`` for a free one), ``client_options`` (passed to the connection pool).
+``socket_timeout`` (2 s), ``max_connections`` (50; a call waits up to
+``socket_timeout`` for a free one), ``request_timeout`` (3 s: how long a call
+waits for its batch before the store counts as unavailable), ``max_batch``
+(200 items per script call), ``client_options`` (passed to the connection pool).
 """
 
 from __future__ import annotations
