@@ -1,24 +1,33 @@
-"""Accept cost per store: how many new events each store records per second.
+"""Accept (and processing) cost per store: records/s, wall and CPU µs per event.
 
-    PYTHONPATH=src python benchmarks/store_accept.py [N]
+    PYTHONPATH=src python benchmarks/store_accept.py [N] [--stores redis,sqlite] [--concurrency 64] [--process]
 
 For every reachable store (memory, SQLite, PostgreSQL, MariaDB, Redis) it
 records N new events three ways: sync ``record()`` from one thread, sync
-``record()`` from 16 threads (a WSGI server), and ``arecord()`` from 100
-concurrent asyncio tasks (an ASGI server), and prints records/s and µs per
-record. Tables/keys use a throw-away prefix and are dropped afterwards.
-Server URLs: HOOKINBOX_PG_URL, HOOKINBOX_MYSQL_URL, HOOKINBOX_REDIS_URL.
+``record()`` from 16 threads (a WSGI server), and ``arecord()`` from
+``--concurrency`` concurrent asyncio tasks (an ASGI server; ``asyncio.gather``
+of all N, at most that many in flight), plus ``arecord()`` from one task.
+``--process`` also claims and completes every recorded event, sequentially
+from one thread and concurrently on the loop (``aclaim``/``acomplete`` where
+the store has them, else ``asyncio.to_thread``).
+
+CPU is this process's CPU time (every thread, the store's own included; not
+the server's), divided by the number of events. Tables/keys use a throw-away
+prefix and are dropped afterwards. Server URLs: HOOKINBOX_PG_URL,
+HOOKINBOX_MYSQL_URL, HOOKINBOX_REDIS_URL.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
-import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from hookinbox.events import EventRecord
@@ -49,11 +58,26 @@ def records(tag: str, n: int) -> list[EventRecord]:
     ]
 
 
-def report(name: str, how: str, n: int, seconds: float) -> None:
-    print(f"{name:<11} {how:<24} {n / seconds:>10,.0f} records/s {seconds / n * 1e6:>9.1f} µs/record")
+@contextmanager
+def measured(name: str, how: str, n: int) -> Iterator[None]:
+    """Print events/s, wall µs and CPU µs (all threads of this process) per event of the block."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"{name:<11} {how:<32} {n / wall:>8,.0f} ev/s {wall / n * 1e6:>8.1f} µs wall {cpu / n * 1e6:>7.1f} µs CPU")
 
 
-def bench(name: str, url: str, options: dict[str, Any], n: int) -> None:
+async def gather_limited(fns: list[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
+    sem = asyncio.Semaphore(limit)
+
+    async def one(fn: Callable[[], Awaitable[Any]]) -> Any:
+        async with sem:
+            return await fn()
+
+    return await asyncio.gather(*(one(fn) for fn in fns))
+
+
+def bench(name: str, url: str, options: dict[str, Any], n: int, concurrency: int, process: bool) -> None:
     try:
         store = store_from_url(url, **options)
         store.record(records("warm", 1)[0])
@@ -61,35 +85,29 @@ def bench(name: str, url: str, options: dict[str, Any], n: int) -> None:
         print(f"{name:<11} skipped ({type(exc).__name__})")
         return
     try:
-        recs = records("one", n)
-        t = time.perf_counter()
-        for r in recs:
-            assert store.record(r)
-        report(name, "record() 1 thread", n, time.perf_counter() - t)
+        one = records("one", n)
+        with measured(name, "record() 1 thread", n):
+            for r in one:
+                assert store.record(r)
 
         recs = records("threads", n)
-        t = time.perf_counter()
-        with ThreadPoolExecutor(16) as pool:
+        with measured(name, "record() 16 threads", n), ThreadPoolExecutor(16) as pool:
             assert all(pool.map(store.record, recs))
-        report(name, "record() 16 threads", n, time.perf_counter() - t)
 
-        async def run() -> float:
-            recs = records("async", n)
-            sem = asyncio.Semaphore(100)
+        many = records("async", n)
+        seq = records("aseq", n)
 
-            async def one(r: EventRecord) -> bool:
-                async with sem:
-                    return await store.arecord(r)
+        async def accept() -> None:
+            with measured(name, f"arecord() {concurrency} tasks", n):
+                results = await gather_limited([lambda r=r: store.arecord(r) for r in many], concurrency)
+                assert all(results)
+            with measured(name, "arecord() 1 task", n):
+                for r in seq:
+                    assert await store.arecord(r)
 
-            t = time.perf_counter()
-            assert all(await asyncio.gather(*(one(r) for r in recs)))
-            elapsed = time.perf_counter() - t
-            aclose = getattr(store, "aclose", None)
-            if aclose is not None:
-                await aclose()
-            return elapsed
-
-        report(name, "arecord() 100 tasks", n, asyncio.run(run()))
+        asyncio.run(accept())
+        if process:
+            bench_process(name, store, one, many, concurrency)
     finally:
         drop = getattr(store, "drop", None)
         if drop is not None:
@@ -97,7 +115,45 @@ def bench(name: str, url: str, options: dict[str, Any], n: int) -> None:
         store.close()
 
 
+def bench_process(name: str, store: Any, one: list[EventRecord], many: list[EventRecord], concurrency: int) -> None:
+    """Claim and complete recorded events: ``one`` sequentially (sync), ``many`` concurrently on the loop."""
+    lease = 300.0
+    with measured(name, "claim+complete 1 thread", len(one)):
+        for r in one:
+            now = time.time()
+            assert store.claim(r.endpoint, r.id, now, lease) is not None
+            store.complete(r.endpoint, r.id, now)
+
+    aclaim = getattr(store, "aclaim", None)
+    acomplete = getattr(store, "acomplete", None)
+    if aclaim is None or acomplete is None or not store.blocking:
+
+        async def aclaim(*args: Any) -> Any:
+            return store.claim(*args) if not store.blocking else await asyncio.to_thread(store.claim, *args)
+
+        async def acomplete(*args: Any) -> Any:
+            return store.complete(*args) if not store.blocking else await asyncio.to_thread(store.complete, *args)
+
+    async def handle(r: EventRecord) -> None:
+        now = time.time()
+        assert await aclaim(r.endpoint, r.id, now, lease) is not None
+        await acomplete(r.endpoint, r.id, now)
+
+    async def run() -> None:
+        with measured(name, f"aclaim+acomplete {concurrency} tasks", len(many)):
+            await gather_limited([lambda r=r: handle(r) for r in many], concurrency)
+
+    asyncio.run(run())
+
+
 if __name__ == "__main__":
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("n", nargs="?", type=int, default=2000, help="events per measurement")
+    parser.add_argument("--stores", default="", help="comma-separated store names (default: all)")
+    parser.add_argument("--concurrency", type=int, default=64, help="concurrent asyncio tasks")
+    parser.add_argument("--process", action="store_true", help="also time claim+complete")
+    opts = parser.parse_args()
+    wanted = {s for s in opts.stores.split(",") if s}
     for name, url, options in stores():
-        bench(name, url, options, count)
+        if not wanted or name in wanted:
+            bench(name, url, options, opts.n, opts.concurrency, opts.process)

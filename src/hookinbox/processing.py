@@ -48,6 +48,7 @@ def process(inbox: Inbox, endpoint: str, event_id: str, event: Event | None = No
     ep = inbox.endpoints.get(endpoint)
     now = inbox.clock()
     record: EventRecord | None
+    afail = getattr(store, "afail", None)  # like aclaim/acomplete: settle on the loop where the store can
     if store.blocking:
         aclaim = getattr(store, "aclaim", None)  # an async client avoids the thread hop on the loop
         record = yield Call(store.claim, endpoint, event_id, now, inbox.settings.lease, afn=aclaim, blocking=True)
@@ -63,6 +64,7 @@ def process(inbox: Inbox, endpoint: str, event_id: str, event: Event | None = No
             now,
             f"endpoint {endpoint!r} is not configured",
             None,
+            afn=afail,
             blocking=store.blocking,
         )
         log.error("event %s of unknown endpoint %r marked dead", event_id, endpoint, extra=_ids(endpoint, event_id))
@@ -73,7 +75,9 @@ def process(inbox: Inbox, endpoint: str, event_id: str, event: Event | None = No
             event = Event.from_record(record, ep.mapping.data)
         event.attempt = record.attempts
     except Exception as exc:  # a stored body that no longer parses: nothing to retry
-        yield Call(store.fail, endpoint, event_id, inbox.clock(), _error_text(exc), None, blocking=store.blocking)
+        yield Call(
+            store.fail, endpoint, event_id, inbox.clock(), _error_text(exc), None, afn=afail, blocking=store.blocking
+        )
         log.error(
             "event %s (%s) could not be rebuilt from the store: %s",
             event_id,
@@ -118,7 +122,8 @@ def process(inbox: Inbox, endpoint: str, event_id: str, event: Event | None = No
         return "done"
     delay = ep.retry.next_delay(record.attempts, random.random())
     retry_at = None if delay is None else now + delay
-    yield Call(store.fail, endpoint, event_id, now, "\n".join(errors)[:4000], retry_at, blocking=store.blocking)
+    error = "\n".join(errors)[:4000]
+    yield Call(store.fail, endpoint, event_id, now, error, retry_at, afn=afail, blocking=store.blocking)
     if retry_at is None:
         log.error(
             "event %s (%s, %s) is dead after %d attempts",
@@ -147,7 +152,10 @@ def release(inbox: Inbox, endpoint: str, event_id: str) -> Flow[None]:
     now = inbox.clock()
     rec: EventRecord | None = yield Call(store.get, endpoint, event_id, blocking=store.blocking)
     if rec is not None and rec.status is Status.PROCESSING:
-        yield Call(store.fail, endpoint, event_id, now, "interrupted by shutdown", now, blocking=store.blocking)
+        afail = getattr(store, "afail", None)
+        yield Call(
+            store.fail, endpoint, event_id, now, "interrupted by shutdown", now, afn=afail, blocking=store.blocking
+        )
         log.info("event %s (%s) interrupted by shutdown; released", event_id, endpoint, extra=_ids(endpoint, event_id))
 
 

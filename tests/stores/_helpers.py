@@ -99,6 +99,15 @@ def spawn_worker(config: dict[str, Any]) -> subprocess.Popen[str]:
     )
 
 
+def via(url: str, port: int) -> str:
+    """``url`` with its host and port replaced by ``127.0.0.1:port`` (a :class:`TcpProxy`)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    auth = parts.netloc.rpartition("@")[0]
+    return urlunsplit(parts._replace(netloc=(auth + "@" if auth else "") + f"127.0.0.1:{port}"))
+
+
 def signed_body(event_id: str) -> bytes:
     """A provider payload with another event id."""
     return json.dumps({**PAYLOAD, "id": event_id}).encode()
@@ -117,6 +126,8 @@ class TcpProxy:
         self._listener: Any = None
         self._lock = threading.Lock()
         self._stopped = False
+        self._flowing = threading.Event()  # cleared by hold(): bytes wait in the proxy
+        self._flowing.set()
         probe = socket.socket()
         probe.bind(("127.0.0.1", 0))
         self.port = probe.getsockname()[1]
@@ -152,10 +163,10 @@ class TcpProxy:
             for a, b in ((client, upstream), (upstream, client)):
                 self._threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src: Any, dst: Any) -> None:
+    def _pipe(self, src: Any, dst: Any) -> None:
         try:
             while data := src.recv(65536):
+                self._flowing.wait()
                 dst.sendall(data)
         except OSError:
             pass
@@ -170,6 +181,14 @@ class TcpProxy:
                 except OSError:
                     pass
                 s.close()
+
+    def hold(self) -> None:
+        """Keep the connections open but forward nothing: to its clients, the server is slow."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        """Forward again, what was held first."""
+        self._flowing.set()
 
     def stop(self) -> None:
         """Refuse new connections and cut every open one: to its clients, the server is down."""

@@ -7,19 +7,22 @@ import shutil
 import socket
 import subprocess
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 
 from hookinbox.asgi import WebhookMiddleware as ASGIMiddleware
 from hookinbox.wsgi import WebhookMiddleware as WSGIMiddleware
-from tests.stores._helpers import PROVIDER, TcpProxy, asgi_deliver, inbox_for, signed_body, wait_until, wsgi_deliver
-
-
-def via(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    auth = parts.netloc.rpartition("@")[0]
-    return urlunsplit(parts._replace(netloc=(auth + "@" if auth else "") + f"127.0.0.1:{port}"))
+from tests.stores._helpers import (
+    PROVIDER,
+    TcpProxy,
+    asgi_deliver,
+    inbox_for,
+    signed_body,
+    via,
+    wait_until,
+    wsgi_deliver,
+)
 
 
 def check_outage(inbox: Any, down: Any, up: Any) -> None:

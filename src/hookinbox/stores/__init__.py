@@ -61,9 +61,10 @@ class Store(Protocol):
         and returns the updated record (with its body).
         """
 
-    # Optional: ``async def aclaim(...)`` and ``async def acomplete(...)``, with the signatures of
-    # claim and complete. A blocking store that has them lets the asyncio executor process an
-    # event with async handlers without any thread hop (the Redis store does).
+    # Optional: ``async def aclaim(...)``, ``async def acomplete(...)`` and ``async def afail(...)``,
+    # with the signatures of claim, complete and fail. A blocking store that has them lets the
+    # asyncio executor process an event with async handlers without sending the store calls to
+    # its thread pool (the Redis store does: they await its batches, see stores._batch).
 
     def due(self, now: float, recover_after: float, limit: int) -> list[tuple[str, str]]:
         """Keys worth claiming now: ``pending`` received before ``now - recover_after``,

@@ -1,16 +1,24 @@
-"""Group commit: many concurrent ``record`` calls, one writer thread, one transaction per batch.
+"""Group commit: many concurrent calls, one writer thread, one write per batch.
 
-Requests (event-loop coroutines and WSGI threads alike) append their record
-to a queue and wait; a single writer thread takes everything queued (up to
-``max_batch``), writes it in one transaction, and resolves each request with
-its own outcome: asyncio futures through ``loop.call_soon_threadsafe`` (so the
-loop never blocks and no request pays a thread hop of its own),
+A :class:`Batcher` turns a function that writes a *batch* of items
+(``write(items) -> results``, one result per item, in order) into calls for
+one item: :meth:`Batcher.run` for threads (WSGI workers, executors) and
+:meth:`Batcher.arun` for event-loop coroutines. Callers append their item to a
+queue and wait; a single writer thread takes everything queued (up to
+``max_batch``), writes it in one call, and resolves each caller with its own
+result: asyncio futures through one ``loop.call_soon_threadsafe`` per loop and
+batch (so the loop never blocks and no caller pays a thread hop of its own),
 :class:`concurrent.futures.Future` for threads.
 
-A request waits at most ``timeout`` seconds: past that it fails (the caller
-answers 503 and the sender retries). If the write lands later anyway, the
-retry is a duplicate and the event is already pending for the sweeper, so
-nothing acked is lost and nothing is acked twice.
+A caller waits at most ``timeout`` seconds: past that it gets
+:class:`~hookinbox.errors.StoreUnavailable` (a delivery is answered 503 and
+the sender retries); if its item is still queued then, it is not written at
+all. A write that fails fails every item of its batch with
+:class:`~hookinbox.errors.StoreUnavailable` too (the original error is logged
+by class name only: driver messages may quote bodies); the next batch is
+written afresh. If a write lands after its callers gave up (they timed out
+while it ran), a retried delivery is a duplicate and the event is already
+pending for the sweeper, so nothing acked is lost and nothing is acked twice.
 """
 
 from __future__ import annotations
@@ -22,26 +30,37 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 from hookinbox.errors import StoreUnavailable
-from hookinbox.events import EventRecord
 
 __all__ = ["Batcher"]
 
 log = logging.getLogger("hookinbox.store")
 
-WriteBatch = Callable[[Sequence[EventRecord]], list[bool]]
-_Resolve = Callable[[bool | BaseException], None]
+T = TypeVar("T")
+R = TypeVar("R")
+
+# A queued call: (item, the caller's loop or None for a thread, its future).
+_Entry = tuple[Any, asyncio.AbstractEventLoop | None, Any]
 
 
-class Batcher:
-    """Serialize record writes through one thread, batching whatever arrives meanwhile."""
+class Batcher(Generic[T, R]):
+    """Serialize calls through one thread, writing whatever arrived meanwhile as one batch."""
 
-    def __init__(self, write: WriteBatch, *, max_batch: int = 200, timeout: float = 3.0) -> None:
+    def __init__(
+        self,
+        write: Callable[[Sequence[T]], Sequence[R]],
+        *,
+        max_batch: int = 200,
+        timeout: float = 3.0,
+        name: str = "hookinbox-store-writer",
+    ) -> None:
         self._write = write
         self.max_batch = max(1, max_batch)
         self.timeout = timeout
-        self._items: deque[tuple[EventRecord, _Resolve]] = deque()
+        self.name = name
+        self._items: deque[_Entry] = deque()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._pid = 0
@@ -53,58 +72,37 @@ class Batcher:
         with self._cond:
             if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
                 self._pid = os.getpid()  # after a fork the writer thread is gone: start another
-                self._thread = threading.Thread(target=self._run, name="hookinbox-store-writer", daemon=True)
+                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
                 self._thread.start()
 
-    def _put(self, record: EventRecord, resolve: _Resolve) -> None:
+    def _put(self, entry: _Entry) -> None:
         if self._closed:
             raise StoreUnavailable("the store is closed")
         self._ensure_thread()
         with self._cond:
-            self._items.append((record, resolve))
+            self._items.append(entry)
             self._cond.notify()
 
-    def record(self, record: EventRecord) -> bool:
-        """Write one record through the batch; blocks the calling thread (not an event loop)."""
-        fut: concurrent.futures.Future[bool] = concurrent.futures.Future()
-
-        def resolve(result: bool | BaseException) -> None:
-            if isinstance(result, BaseException):
-                fut.set_exception(result)
-            else:
-                fut.set_result(result)
-
-        self._put(record, resolve)
+    def run(self, item: T) -> R:
+        """Write one item through the batch; blocks the calling thread (not an event loop)."""
+        fut: concurrent.futures.Future[R] = concurrent.futures.Future()
+        self._put((item, None, fut))
         try:
             return fut.result(self.timeout)
         except concurrent.futures.TimeoutError:
+            fut.cancel()  # still queued: the writer skips it
             raise StoreUnavailable("the store did not answer in time") from None
 
-    async def arecord(self, record: EventRecord) -> bool:
-        """Write one record through the batch without blocking the running loop."""
+    async def arun(self, item: T) -> R:
+        """Write one item through the batch without blocking the running loop."""
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[bool] = loop.create_future()
-
-        def settle(result: bool | BaseException) -> None:
-            if fut.done():  # the request timed out or was cancelled meanwhile
-                return
-            if isinstance(result, BaseException):
-                fut.set_exception(result)
-            else:
-                fut.set_result(result)
-
-        def resolve(result: bool | BaseException) -> None:
-            try:
-                loop.call_soon_threadsafe(settle, result)
-            except RuntimeError:  # the loop is closed: nobody waits any more
-                pass
-
-        self._put(record, resolve)
+        fut: asyncio.Future[R] = loop.create_future()
+        self._put((item, loop, fut))
+        timer = loop.call_later(self.timeout, _expire, fut)
         try:
-            async with asyncio.timeout(self.timeout):
-                return await fut
-        except TimeoutError:
-            raise StoreUnavailable("the store did not answer in time") from None
+            return await fut
+        finally:
+            timer.cancel()
 
     def _run(self) -> None:
         while True:
@@ -113,30 +111,64 @@ class Batcher:
                     self._cond.wait()
                 if not self._items and self._closed:
                     return
-                batch = [self._items.popleft() for _ in range(min(self.max_batch, len(self._items)))]
+                n = min(self.max_batch, len(self._items))
+                batch = [self._items.popleft() for _ in range(n)]
             self._flush(batch)
 
-    def _flush(self, batch: list[tuple[EventRecord, _Resolve]]) -> None:
-        results: list[bool | BaseException]
+    def _flush(self, batch: list[_Entry]) -> None:
+        batch = [entry for entry in batch if not entry[2].done()]  # callers that gave up: not written
+        if not batch:
+            return
+        results: Sequence[Any]
         try:
-            results = list(self._write([rec for rec, _ in batch]))
+            results = self._write([item for item, _, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{len(results)} results for a batch of {len(batch)}")
         except Exception as exc:  # never the message: it may quote the parameters (bodies)
-            log.warning("recording a batch of %d event(s) failed: %s", len(batch), type(exc).__name__)
-            results = [_unavailable(exc)] * len(batch)
-        for (_, resolve), result in zip(batch, results, strict=True):
+            log.warning("%s: a batch of %d item(s) failed: %s", self.name, len(batch), type(exc).__name__)
+            results = [_unavailable(exc) for _ in batch]
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
+        for (_, loop, fut), result in zip(batch, results, strict=True):
+            if loop is not None:
+                by_loop.setdefault(loop, []).append((fut, result))
+                continue
             try:
-                resolve(result)
+                if isinstance(result, BaseException):
+                    fut.set_exception(result)
+                else:
+                    fut.set_result(result)
             except Exception:  # a waiter that went away must not stop the writer
-                log.debug("could not resolve a record request", exc_info=True)
+                log.debug("could not resolve a request", exc_info=True)
+        for loop, settled in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, settled)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
 
     def close(self, timeout: float = 5.0) -> None:
-        """Finish what is queued, then stop the writer thread."""
+        """Finish what is queued, then stop the writer thread; later calls raise StoreUnavailable."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread() and self._pid == os.getpid():
             thread.join(timeout)
+
+
+def _settle(settled: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    """On the caller's loop: resolve every future of one batch that still waits."""
+    for fut, result in settled:
+        if fut.done():  # timed out or cancelled meanwhile
+            continue
+        if isinstance(result, BaseException):
+            fut.set_exception(result)
+        else:
+            fut.set_result(result)
+
+
+def _expire(fut: asyncio.Future[Any]) -> None:
+    if not fut.done():
+        fut.set_exception(StoreUnavailable("the store did not answer in time"))
 
 
 def _unavailable(exc: BaseException) -> BaseException:

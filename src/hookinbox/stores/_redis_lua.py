@@ -8,49 +8,124 @@ sorted sets: ``P all`` (score received_at: listing, retention), ``P pending``
 processing events by lease end): :meth:`due` reads only those two.
 """
 
-RECORD = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
-local st = redis.call('HGET', KEYS[2], 'status')
-if st and st ~= 'done' and st ~= 'dead' then return 0 end
-redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[2], unpack(ARGV, 4))
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
-return 1
-"""
-
-CLAIM = """
-local h = redis.call('HMGET', KEYS[1], 'status', 'next_attempt_at', 'lease_until')
-local st = h[1]
-if not st then return false end
-local now = tonumber(ARGV[1])
-local ok = st == 'pending'
-  or (st == 'failed' and (not h[2] or tonumber(h[2]) <= now))
-  or (st == 'processing' and h[3] and tonumber(h[3]) <= now)
-if not ok then return false end
-redis.call('HSET', KEYS[1], 'status', 'processing', 'lease_until', ARGV[2], 'updated_at', ARGV[1])
-redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-redis.call('ZREM', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
-return redis.call('HGETALL', KEYS[1])
-"""
-
-# ARGV: member, status, now, next_attempt_at ('' for none), has_error ('0'/'1'), error
-SETTLE = """
-if redis.call('HGET', KEYS[1], 'status') ~= 'processing' then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updated_at', ARGV[3])
-redis.call('HDEL', KEYS[1], 'lease_until')
-if ARGV[4] == '' then redis.call('HDEL', KEYS[1], 'next_attempt_at')
-else redis.call('HSET', KEYS[1], 'next_attempt_at', ARGV[4]) end
-if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'last_error', ARGV[6])
-else redis.call('HDEL', KEYS[1], 'last_error') end
-if ARGV[2] == 'failed' then
-  redis.call('ZADD', KEYS[2], ARGV[4] == '' and '0' or ARGV[4], ARGV[1])
-else
-  redis.call('ZREM', KEYS[2], ARGV[1])
+# The hot path runs in batches (:mod:`hookinbox.stores._batch`): one script call
+# per batch, the batch as ONE argument of fields, each ``<length>:<bytes>`` (or
+# ``-`` for nil), item after item. Per item each script does exactly what one
+# call for that item alone would do, in batch order, and returns one result per
+# item (so a key twice in one batch is recorded once, by its first item).
+_FIELDS = """
+local batch, pos = ARGV[#ARGV], 1
+local function field()
+  if string.byte(batch, pos) == 45 then pos = pos + 1 return nil end
+  local colon = string.find(batch, ':', pos, true)
+  local n = tonumber(string.sub(batch, pos, colon - 1))
+  local v = string.sub(batch, colon + 1, colon + n)
+  pos = colon + n + 1
+  return v
 end
-return 1
+local out = {}
 """
+
+# KEYS: all, pending; ARGV: prefix, dedup ms, batch of
+# (member, received_at, endpoint, id, type, headers json, timestamp or nil, body or nil).
+# Per item 1 if recorded, 0 for a duplicate: the dedup key is SET NX with the
+# dedup TTL, and an unfinished event whose dedup key expired is not overwritten.
+RECORD_MANY = (
+    _FIELDS
+    + """
+while pos <= #batch do
+  local m = field()
+  local recv = field()
+  local ep = field()
+  local id = field()
+  local typ = field()
+  local headers = field()
+  local ts = field()
+  local body = field()
+  local ev = ARGV[1] .. 'ev:' .. m
+  local ok = 0
+  if redis.call('SET', ARGV[1] .. 'dd:' .. m, '1', 'NX', 'PX', ARGV[2]) then
+    local st = redis.call('HGET', ev, 'status')
+    if not st or st == 'done' or st == 'dead' then
+      redis.call('DEL', ev)
+      redis.call('HSET', ev, 'endpoint', ep, 'id', id, 'type', typ, 'status', 'pending', 'received_at', recv,
+        'updated_at', recv, 'attempts', '0', 'handlers_done', '[]', 'headers', headers)
+      if ts then redis.call('HSET', ev, 'timestamp', ts) end
+      if body then redis.call('HSET', ev, 'body', body) end
+      redis.call('ZADD', KEYS[1], recv, m)
+      redis.call('ZADD', KEYS[2], recv, m)
+      ok = 1
+    end
+  end
+  out[#out + 1] = ok
+end
+return out
+"""
+)
+
+# KEYS: pending, wait; ARGV: prefix, batch of (member, now, lease_until).
+# Claimable: pending; failed and due; processing with an expired lease. Per item
+# the claimed hash (HGETALL, with attempts + 1) or 0.
+CLAIM_MANY = (
+    _FIELDS
+    + """
+while pos <= #batch do
+  local m = field()
+  local now = field()
+  local lease_until = field()
+  local ev = ARGV[1] .. 'ev:' .. m
+  local h = redis.call('HMGET', ev, 'status', 'next_attempt_at', 'lease_until')
+  local st = h[1]
+  local t = tonumber(now)
+  local ok = st and (st == 'pending'
+    or (st == 'failed' and (not h[2] or tonumber(h[2]) <= t))
+    or (st == 'processing' and h[3] and tonumber(h[3]) <= t))
+  if ok then
+    redis.call('HSET', ev, 'status', 'processing', 'lease_until', lease_until, 'updated_at', now)
+    redis.call('HINCRBY', ev, 'attempts', 1)
+    redis.call('ZREM', KEYS[1], m)
+    redis.call('ZADD', KEYS[2], lease_until, m)
+    out[#out + 1] = redis.call('HGETALL', ev)
+  else
+    out[#out + 1] = 0
+  end
+end
+return out
+"""
+)
+
+# KEYS: wait; ARGV: prefix, batch of (member, status, now, next_attempt_at or nil, error or nil).
+# processing -> done, failed (due at next_attempt_at) or dead. Per item 1, or 0 if not processing.
+SETTLE_MANY = (
+    _FIELDS
+    + """
+while pos <= #batch do
+  local m = field()
+  local status = field()
+  local now = field()
+  local retry_at = field()
+  local err = field()
+  local ev = ARGV[1] .. 'ev:' .. m
+  if redis.call('HGET', ev, 'status') == 'processing' then
+    redis.call('HSET', ev, 'status', status, 'updated_at', now)
+    redis.call('HDEL', ev, 'lease_until')
+    if retry_at then redis.call('HSET', ev, 'next_attempt_at', retry_at)
+    else redis.call('HDEL', ev, 'next_attempt_at') end
+    if err then redis.call('HSET', ev, 'last_error', err)
+    else redis.call('HDEL', ev, 'last_error') end
+    if status == 'failed' then
+      redis.call('ZADD', KEYS[1], retry_at or '0', m)
+    else
+      redis.call('ZREM', KEYS[1], m)
+    end
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+return out
+"""
+)
 
 HANDLER_DONE = """
 local cur = redis.call('HGET', KEYS[1], 'handlers_done')

@@ -91,7 +91,9 @@ class SQLStore:
         self.create_schema = create_schema
         self._ready = False
         self._setup_lock = threading.Lock()
-        self._batcher = Batcher(self._write_batch, max_batch=max_batch, timeout=record_timeout)
+        self._batcher: Batcher[EventRecord, bool] = Batcher(
+            self._write_batch, max_batch=max_batch, timeout=record_timeout, name="hookinbox-sql-record"
+        )
         # A forked child (gunicorn --preload, multiprocessing) must not share the parent's pooled
         # connections: it drops them, without closing the parent's (SQLAlchemy's documented recipe).
         ref = weakref.ref(self)
@@ -156,14 +158,14 @@ class SQLStore:
 
     def record(self, record: EventRecord) -> bool:
         self._setup()
-        return self._batcher.record(record)
+        return self._batcher.run(record)
 
     async def arecord(self, record: EventRecord) -> bool:
         if not self._ready:  # first use only: creating the schema must not block the loop
             import asyncio
 
             await asyncio.to_thread(self._setup)
-        return await self._batcher.arecord(record)
+        return await self._batcher.arun(record)
 
     def _row(self, rec: EventRecord) -> dict[str, Any]:
         return {

@@ -1,0 +1,96 @@
+"""What the Redis store sends and reads back: index members, batch arguments, event hashes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from hookinbox.events import EventRecord, Status
+
+__all__ = ["claimed", "glob_escape", "member", "pack", "record_from_hash", "split_member"]
+
+Field = bytes | str | None
+
+
+def member(endpoint: str, event_id: str) -> str:
+    """The index member of a key: the endpoint escaped so that the first ``:`` separates it."""
+    return endpoint.replace("%", "%25").replace(":", "%3A") + ":" + event_id
+
+
+def split_member(m: bytes | str) -> tuple[str, str]:
+    text = m.decode() if isinstance(m, bytes) else m
+    ep, _, event_id = text.partition(":")
+    return ep.replace("%3A", ":").replace("%25", "%"), event_id
+
+
+def pack(rows: Iterable[Sequence[Field]]) -> bytes:
+    """A batch as one script argument: every field ``<length>:<bytes>``, or ``-`` for None, row after row.
+
+    Lengths count UTF-8 bytes, so any byte (``:`` and ``-`` included) may
+    appear in a value; the scripts read it back with ``_redis_lua._FIELDS``.
+    """
+    parts: list[bytes] = []
+    add = parts.append
+    for row in rows:
+        for v in row:
+            if v is None:
+                add(b"-")
+                continue
+            if isinstance(v, str):
+                v = v.encode()
+            add(b"%d:" % len(v))
+            add(v)
+    return b"".join(parts)
+
+
+def record_row(rec: EventRecord) -> tuple[Field, ...]:
+    """One item of ``RECORD_MANY``."""
+    return (
+        member(rec.endpoint, rec.id),
+        repr(rec.received_at),
+        rec.endpoint,
+        rec.id,
+        rec.type,
+        json.dumps(rec.headers),
+        rec.timestamp,
+        rec.body,
+    )
+
+
+def glob_escape(text: str) -> str:
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
+
+
+_STR: Callable[[Any], str | None] = lambda v: None if v is None else (v.decode() if isinstance(v, bytes) else str(v))  # noqa: E731
+
+
+def claimed(flat: Any) -> EventRecord | None:
+    """A claim script's answer for one event: its hash as a flat list, or 0 / nil when not claimed."""
+    if not flat:
+        return None
+    return record_from_hash(dict(zip(flat[::2], flat[1::2], strict=True)))
+
+
+def _float(v: Any) -> float | None:
+    return None if v is None or v == b"" else float(v)
+
+
+def record_from_hash(h: dict[Any, Any]) -> EventRecord:
+    g = {(k.decode() if isinstance(k, bytes) else k): v for k, v in h.items()}
+    return EventRecord(
+        endpoint=_STR(g["endpoint"]) or "",
+        id=_STR(g["id"]) or "",
+        type=_STR(g["type"]) or "",
+        body=g.get("body"),
+        headers=json.loads(g["headers"]),
+        received_at=float(g["received_at"]),
+        timestamp=_STR(g.get("timestamp")),
+        status=Status(_STR(g["status"]) or "pending"),
+        attempts=int(g["attempts"]),
+        next_attempt_at=_float(g.get("next_attempt_at")),
+        lease_until=_float(g.get("lease_until")),
+        last_error=_STR(g.get("last_error")),
+        handlers_done=list(json.loads(g["handlers_done"])),
+        updated_at=float(g["updated_at"]),
+    )

@@ -1,0 +1,241 @@
+"""The generic group-commit Batcher: batches under concurrency, per-batch errors, timeouts, close."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from hookinbox.errors import StoreUnavailable
+from hookinbox.stores._batch import Batcher
+
+
+class GatedWrite:
+    """A batch write that records each batch and, while ``gate`` is clear, blocks inside the write."""
+
+    def __init__(self, fail_on: object = None) -> None:
+        self.batches: list[list[int]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+        self.fail_on = fail_on
+
+    def __call__(self, items: Sequence[int]) -> list[str]:
+        self.batches.append(list(items))
+        self.entered.set()
+        assert self.gate.wait(10)
+        if self.fail_on in items:
+            raise ConnectionError("password=secret in the driver message")
+        return [f"r{i}" for i in items]
+
+    def hold(self) -> None:
+        self.gate.clear()
+        self.entered.clear()
+
+
+def wait_for(check: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def queued(b: Batcher[int, str]) -> int:
+    return len(b._items)
+
+
+def test_async_callers_are_written_in_one_batch_while_the_writer_is_busy() -> None:
+    write = GatedWrite()
+    b: Batcher[int, str] = Batcher(write, max_batch=200)
+
+    async def main() -> list[str]:
+        write.hold()
+        first = asyncio.ensure_future(b.arun(0))
+        await asyncio.to_thread(write.entered.wait, 5)  # the writer is inside the first write
+        rest = [asyncio.ensure_future(b.arun(i)) for i in range(1, 100)]
+        await asyncio.sleep(0)
+        assert queued(b) == 99
+        write.gate.set()
+        return await asyncio.gather(first, *rest)
+
+    try:
+        assert asyncio.run(main()) == [f"r{i}" for i in range(100)]  # each caller gets its own result
+        assert write.batches == [[0], list(range(1, 100))]
+    finally:
+        b.close()
+
+
+def test_threads_are_batched_and_max_batch_splits() -> None:
+    write = GatedWrite()
+    b: Batcher[int, str] = Batcher(write, max_batch=10)
+    write.hold()
+    with ThreadPoolExecutor(40) as pool:
+        first = pool.submit(b.run, 0)
+        assert write.entered.wait(5)
+        futures = [pool.submit(b.run, i) for i in range(1, 36)]
+        wait_for(lambda: queued(b) == 35)
+        write.gate.set()
+        assert first.result(5) == "r0"
+        assert [f.result(5) for f in futures] == [f"r{i}" for i in range(1, 36)]
+    b.close()
+    assert [len(batch) for batch in write.batches] == [1, 10, 10, 10, 5]
+    assert sorted(i for batch in write.batches for i in batch) == list(range(36))
+
+
+def test_a_failing_batch_fails_only_its_own_callers_as_unavailable(caplog: pytest.LogCaptureFixture) -> None:
+    write = GatedWrite(fail_on=5)
+    b: Batcher[int, str] = Batcher(write, max_batch=200)
+
+    async def main() -> list[object]:
+        write.hold()
+        first = asyncio.ensure_future(b.arun(0))
+        await asyncio.to_thread(write.entered.wait, 5)
+        doomed = [asyncio.ensure_future(b.arun(i)) for i in range(1, 10)]  # 5 is among them
+        await asyncio.sleep(0)
+        write.gate.set()
+        out = await asyncio.gather(first, *doomed, return_exceptions=True)
+        out.append(await b.arun(42))  # the next batch is written afresh
+        return out
+
+    try:
+        out = asyncio.run(main())
+    finally:
+        b.close()
+    assert out[0] == "r0" and out[-1] == "r42"
+    failed = out[1:-1]
+    assert len(failed) == 9 and all(isinstance(e, StoreUnavailable) for e in failed)
+    assert len({id(e) for e in failed}) == 9  # one exception per caller, not a shared instance
+    assert "ConnectionError" in str(failed[0]) and "secret" not in str(failed[0])
+    assert "secret" not in caplog.text and "ConnectionError" in caplog.text
+    with pytest.raises(StoreUnavailable):  # a sync caller sees the same mapping
+        b2: Batcher[int, str] = Batcher(GatedWrite(fail_on=1))
+        try:
+            b2.run(1)
+        finally:
+            b2.close()
+
+
+def test_a_write_returning_the_wrong_number_of_results_is_unavailable() -> None:
+    write = GatedWrite()
+    b: Batcher[int, str] = Batcher(lambda items: write(items)[:1])  # one result, whatever the batch
+    write.hold()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            first = pool.submit(b.run, 0)
+            assert write.entered.wait(5)
+            two = [pool.submit(b.run, 1), pool.submit(b.run, 2)]
+            wait_for(lambda: queued(b) == 2)
+            write.gate.set()
+            assert first.result(5) == "r0"
+            for f in two:  # a batch of two got one result: neither caller can trust it
+                with pytest.raises(StoreUnavailable):
+                    f.result(5)
+        assert b.run(3) == "r3"
+    finally:
+        b.close()
+
+
+def test_a_caller_waits_at_most_timeout_then_the_store_is_unavailable() -> None:
+    write = GatedWrite()
+    b: Batcher[int, str] = Batcher(write, timeout=0.2)
+    write.hold()
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="in time"):
+            b.run(1)
+        assert 0.15 < time.monotonic() - started < 2
+
+        async def late() -> None:
+            with pytest.raises(StoreUnavailable, match="in time"):
+                await b.arun(2)
+
+        started = time.monotonic()
+        asyncio.run(late())
+        assert 0.15 < time.monotonic() - started < 2
+        write.gate.set()  # 1 was being written: it lands late; 2 was still queued: it is skipped
+        assert b.run(3) == "r3"
+        assert write.batches == [[1], [3]]
+    finally:
+        b.close()
+
+
+def test_close_drains_what_is_queued_then_refuses() -> None:
+    write = GatedWrite()
+    b: Batcher[int, str] = Batcher(write, max_batch=3)
+    write.hold()
+    with ThreadPoolExecutor(10) as pool:
+        futures = [pool.submit(b.run, 0)]
+        assert write.entered.wait(5)
+        futures += [pool.submit(b.run, i) for i in range(1, 8)]
+        wait_for(lambda: queued(b) == 7)
+        closer = threading.Thread(target=b.close)
+        closer.start()
+        time.sleep(0.05)
+        assert closer.is_alive()  # close waits for the queue to drain
+        write.gate.set()
+        closer.join(5)
+        assert not closer.is_alive()
+        assert [f.result(5) for f in futures] == [f"r{i}" for i in range(8)]
+    assert [len(batch) for batch in write.batches] == [1, 3, 3, 1]
+    assert b._thread is not None and not b._thread.is_alive()
+    with pytest.raises(StoreUnavailable, match="closed"):
+        b.run(9)
+
+    async def refused() -> None:
+        with pytest.raises(StoreUnavailable, match="closed"):
+            await b.arun(9)
+
+    asyncio.run(refused())
+
+
+def test_a_cancelled_caller_does_not_disturb_the_others() -> None:
+    write = GatedWrite()
+    b: Batcher[int, str] = Batcher(write)
+
+    async def main() -> list[str]:
+        write.hold()
+        first = asyncio.ensure_future(b.arun(0))
+        await asyncio.to_thread(write.entered.wait, 5)
+        gone = asyncio.ensure_future(b.arun(1))
+        kept = asyncio.ensure_future(b.arun(2))
+        await asyncio.sleep(0)
+        gone.cancel()
+        write.gate.set()
+        return await asyncio.gather(first, kept)
+
+    try:
+        assert asyncio.run(main()) == ["r0", "r2"]
+        assert write.batches == [[0], [2]]  # the cancelled call was still queued: never written
+    finally:
+        b.close()
+
+
+def test_callers_on_several_loops_each_get_their_own_results() -> None:
+    write = GatedWrite()
+    b: Batcher[int, str] = Batcher(write)
+    write.hold()
+    results: dict[int, list[str]] = {}
+
+    def on_own_loop(base: int) -> None:
+        async def main() -> list[str]:
+            return await asyncio.gather(*(b.arun(base + i) for i in range(20)))
+
+        results[base] = asyncio.run(main())
+
+    first = threading.Thread(target=b.run, args=(-1,))
+    first.start()
+    assert write.entered.wait(5)
+    threads = [threading.Thread(target=on_own_loop, args=(base,)) for base in (100, 200, 300)]
+    for t in threads:
+        t.start()
+    wait_for(lambda: queued(b) == 60)
+    write.gate.set()
+    for t in [first, *threads]:
+        t.join(5)
+    b.close()
+    assert results == {base: [f"r{base + i}" for i in range(20)] for base in (100, 200, 300)}
+    assert len(write.batches) == 2 and len(write.batches[1]) == 60
