@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -239,3 +241,46 @@ def test_callers_on_several_loops_each_get_their_own_results() -> None:
     b.close()
     assert results == {base: [f"r{base + i}" for i in range(20)] for base in (100, 200, 300)}
     assert len(write.batches) == 2 and len(write.batches[1]) == 60
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_has_its_own_writer_and_none_of_the_parents_calls() -> None:
+    """Fork while another thread holds the batcher's lock and a parent's call is queued: the child's
+    calls are written at once (no inherited, forever-locked lock) and the parent's call is not written
+    again by the child; the parent's call still completes in the parent."""
+    write = GatedWrite()
+    batcher: Batcher[int, str] = Batcher(write, timeout=10)
+    assert batcher.run(1) == "r1"  # the writer thread exists
+    write.hold()
+    with ThreadPoolExecutor(2) as pool:
+        parent_call = pool.submit(batcher.run, 2)
+        assert write.entered.wait(5)  # the writer is inside the write of [2] ...
+        queued = pool.submit(batcher.run, 3)  # ... so 3 waits in the queue
+        wait_for(lambda: len(batcher._items) == 1)
+        locked, release = threading.Event(), threading.Event()
+
+        def hold_lock() -> None:
+            with batcher._cond:
+                locked.set()
+                release.wait(10)
+
+        holder = threading.Thread(target=hold_lock)
+        holder.start()
+        assert locked.wait(5)
+        pid = os.fork()
+        if pid == 0:  # the child: report through the exit code, never return into pytest
+            code = 1
+            try:
+                signal.alarm(10)  # a deadlock must not hang the suite
+                write.batches.clear()
+                write.gate.set()
+                code = 0 if batcher.run(4) == "r4" and write.batches == [[4]] else 2
+            finally:
+                os._exit(code)
+        release.set()
+        holder.join()
+        write.gate.set()
+        assert parent_call.result(5) == "r2" and queued.result(5) == "r3"
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    batcher.close()

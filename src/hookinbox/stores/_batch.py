@@ -28,6 +28,7 @@ import concurrent.futures
 import logging
 import os
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
@@ -65,6 +66,16 @@ class Batcher(Generic[T, R]):
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._closed = False
+        _LIVE.add(self)
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child owns nothing of the parent's writer: not its thread, nor its lock (which the
+        writer may have held at the fork, and which then stays locked forever in the child), nor the
+        parent's queued calls (their callers are in the parent; writing them again here would
+        duplicate them)."""
+        self._cond = threading.Condition()
+        self._items = deque()
+        self._thread = None
 
     def _ensure_thread(self) -> None:
         if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
@@ -153,6 +164,18 @@ class Batcher(Generic[T, R]):
         thread = self._thread
         if thread is not None and thread is not threading.current_thread() and self._pid == os.getpid():
             thread.join(timeout)
+
+
+_LIVE: weakref.WeakSet[Batcher[Any, Any]] = weakref.WeakSet()
+
+
+def _reset_in_child() -> None:
+    for batcher in list(_LIVE):
+        batcher._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_reset_in_child)
 
 
 def _settle(settled: list[tuple[asyncio.Future[Any], Any]]) -> None:
