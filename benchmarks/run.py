@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="one tiny configuration, a few seconds (smoke test)")
     p.add_argument("--hosts", default="raw,starlette,fastapi,flask")
     p.add_argument("--stores", default=",".join(STORES))
-    p.add_argument("--store-hosts", default="starlette,flask", help="hosts measured with the durable stores")
+    p.add_argument("--store-hosts", default="starlette,fastapi,flask", help="hosts measured with the durable stores")
     p.add_argument("--concurrency", default="1,16,64")
     p.add_argument("--delays", default="0,2", help="handler durations in seconds")
     p.add_argument("--duration", type=int, default=3, help="seconds per measured run")
