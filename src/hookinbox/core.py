@@ -163,11 +163,19 @@ def _receive(
         else:
             new = store.record(record)
     except Unavailable as exc:
-        log.warning("could not record event %s (%s): %s", event_id, endpoint.name, exc.code)
+        inbox.overload_log.warning(
+            (endpoint.name, exc.code), "could not record event %s (%s): %s", event_id, endpoint.name, exc.code
+        )
         inbox.observe("rejected", endpoint.name, exc.code)
         return reply_for(exc)
     except Exception as exc:  # never the message: driver errors may quote the SQL parameters (the body)
-        log.warning("store unavailable recording event %s (%s): %s", event_id, endpoint.name, type(exc).__name__)
+        inbox.overload_log.warning(
+            (endpoint.name, "store_unavailable"),
+            "store unavailable recording event %s (%s): %s",
+            event_id,
+            endpoint.name,
+            type(exc).__name__,
+        )
         inbox.observe("rejected", endpoint.name, "store_unavailable")
         return reply_for(StoreUnavailable("the event could not be recorded", retry_after=inbox.settings.retry_after))
     if not new:
@@ -192,7 +200,9 @@ def _receive(
     if not queued and not store.durable:
         # Not kept anywhere that survives: forget it so the sender's retry is not a duplicate.
         store.discard(endpoint.name, event_id)
-        log.warning("queue full; refused event %s (%s) with 503", event_id, endpoint.name)
+        inbox.overload_log.warning(
+            (endpoint.name, "queue_full"), "queue full; refused event %s (%s) with 503", event_id, endpoint.name
+        )
         inbox.observe("rejected", endpoint.name, "queue_full")
         return reply_for(QueueFull("the processing queue is full", retry_after=inbox.settings.retry_after))
     log.info("accepted event %s (%s, %s)", event_id, endpoint.name, event_type)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from hookinbox._throttle import Throttled
 from hookinbox.errors import ConfigurationError
 from hookinbox.events import Status
 from hookinbox.executors import Executor
@@ -59,6 +60,8 @@ class Inbox:
         self._exec_lock = threading.Lock()
         self._observers: list[Observer] = []
         self._timers: list[Timer] = []
+        #: refusals under overload (queue full, store down) would repeat once per request: throttled
+        self.overload_log = Throttled(logging.getLogger("hookinbox"))
 
     # -- construction -----------------------------------------------------------------------
 

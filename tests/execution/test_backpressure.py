@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from typing import Any
 
 import httpx
+import pytest
 from execution_helpers import PATH, delivery, settings, wait_for, wait_status
 from werkzeug.test import Client
 
@@ -29,8 +31,9 @@ def test_admission_bounds_the_queue_and_ignores_a_key_already_queued() -> None:
     assert a.admit(("e", "3")) is True and len(a) == 2
 
 
-def test_queue_full_with_memory_store_answers_503_and_every_200_is_handled() -> None:
-    """Memory store, 1 worker busy and 2 queued: further deliveries get 503 + Retry-After; all 200s are handled."""
+def test_queue_full_with_memory_store_answers_503_and_every_200_is_handled(caplog: pytest.LogCaptureFixture) -> None:
+    """Memory store, 1 worker busy and 2 queued: further deliveries get 503 + Retry-After; all 200s are handled.
+    The four refusals write one warning, not four (an overload must not also flood the log)."""
     ib = Inbox.from_settings(settings(workers=1, queue_size=2, retry_after=7))
     gate = threading.Event()
     started = threading.Event()
@@ -57,6 +60,8 @@ def test_queue_full_with_memory_store_answers_503_and_every_200_is_handled() -> 
         r = answers["e3"]
         assert r.headers["Retry-After"] == "7" and r.get_json()["error"] == "queue_full"
         assert ib.store.get("generic", "e3") is None  # forgotten, so the sender's retry is not a duplicate
+        full = [r for r in caplog.records if "queue full" in r.getMessage() and r.levelno == logging.WARNING]
+        assert [r.getMessage() for r in full] == ["queue full; refused event e3 (generic) with 503"]
         gate.set()
         wait_for(lambda: sorted(handled) == ok, what="every acknowledged event handled")
         body, headers = delivery("e3")  # the sender retries after Retry-After
