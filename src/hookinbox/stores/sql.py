@@ -35,13 +35,12 @@ Errors are logged by class name only: driver messages quote SQL parameters.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 try:
@@ -52,8 +51,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 from hookinbox.errors import ConfigurationError
 from hookinbox.events import FINISHED, EventRecord, Status
-from hookinbox.stores import StoreStats
 from hookinbox.stores._batch import Batcher
+from hookinbox.stores._sqlops import SQLOperations, record_from_row
 from hookinbox.stores._sqlschema import SCHEMA_VERSION, Tables, create_engine, ddl
 
 __all__ = ["SQLStore", "ddl"]
@@ -65,7 +64,7 @@ _ENGINE_KEYS = (
 )  # fmt: skip
 
 
-class SQLStore:
+class SQLStore(SQLOperations):
     durable = True
     blocking = True
 
@@ -246,9 +245,6 @@ class SQLStore:
 
     # -- processing -------------------------------------------------------------------------
 
-    def _key(self, endpoint: str, event_id: str) -> tuple[sa.ColumnElement[bool], ...]:
-        return (self.t.c.endpoint == endpoint, self.t.c.id == event_id)
-
     def _claimable(self, now: float) -> sa.ColumnElement[bool]:
         c = self.t.c
         return sa.or_(
@@ -269,7 +265,7 @@ class SQLStore:
             if conn.execute(stmt).rowcount != 1:
                 return None
             row = conn.execute(sa.select(self.t).where(*self._key(endpoint, event_id))).one()
-        return _record(row._mapping)
+        return record_from_row(row._mapping)
 
     def due(self, now: float, recover_after: float, limit: int) -> list[tuple[str, str]]:
         self._setup()
@@ -320,132 +316,9 @@ class SQLStore:
         with self.engine.begin() as conn:
             conn.execute(stmt)
 
-    # -- inspection and operations ----------------------------------------------------------
-
-    def get(self, endpoint: str, event_id: str) -> EventRecord | None:
-        self._setup()
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(self.t).where(*self._key(endpoint, event_id))).first()
-        return None if row is None else _record(row._mapping)
-
-    def find(self, event_id: str) -> list[EventRecord]:
-        self._setup()
-        stmt = sa.select(self.t).where(self.t.c.id == event_id).order_by(self.t.c.endpoint)
-        with self.engine.connect() as conn:
-            return [_record(r._mapping) for r in conn.execute(stmt)]
-
-    def list(
-        self,
-        *,
-        endpoint: str | None = None,
-        status: Status | None = None,
-        type: str | None = None,
-        limit: int = 50,
-    ) -> list[EventRecord]:
-        self._setup()
-        c = self.t.c
-        stmt = sa.select(*[col for col in self.t.c if col.name != "body"])
-        if endpoint is not None:
-            stmt = stmt.where(c.endpoint == endpoint)
-        if status is not None:
-            stmt = stmt.where(c.status == Status(status).value)
-        if type is not None:
-            stmt = stmt.where(c.type == type)
-        stmt = stmt.order_by(c.received_at.desc(), c.endpoint.desc(), c.id.desc()).limit(limit)
-        with self.engine.connect() as conn:
-            return [_record(r._mapping) for r in conn.execute(stmt)]
-
-    def replay(self, endpoint: str, event_id: str, now: float) -> bool:
-        self._setup()
-        c = self.t.c
-        with self.engine.begin() as conn:
-            sel = sa.select(c.status, c.received_at).where(*self._key(endpoint, event_id)).with_for_update()
-            row = conn.execute(sel).first()
-            if row is None or row[0] in (Status.PENDING.value, Status.PROCESSING.value):
-                return False
-            values: dict[str, Any] = {
-                "status": Status.PENDING.value,
-                "attempts": 0,
-                "next_attempt_at": None,
-                "lease_until": None,
-                "updated_at": now,
-                "received_at": min(row[1], now),
-            }
-            if row[0] == Status.DONE.value:
-                values["handlers_done"] = "[]"
-            upd = self.t.update().where(*self._key(endpoint, event_id), c.status == row[0]).values(values)
-            return conn.execute(upd).rowcount == 1
-
-    def purge(self, before: float, statuses: Sequence[Status] = (Status.DONE, Status.DEAD)) -> int:
-        self._setup()
-        c = self.t.c
-        stmt = self.t.delete().where(c.status.in_([Status(s).value for s in statuses]), c.received_at < before)
-        return self._long(stmt)
-
-    def drop_bodies(self, before: float) -> int:
-        self._setup()
-        c = self.t.c
-        stmt = (
-            self.t.update()
-            .where(c.status.in_(_FINISHED), c.received_at < before, c.body.is_not(None))
-            .values(body=None)
-        )
-        return self._long(stmt)
-
-    def _long(self, stmt: sa.Executable) -> int:
-        with self._untimed() as conn:
-            return int(conn.execute(stmt).rowcount)  # type: ignore[attr-defined, unused-ignore]
-
-    @contextlib.contextmanager
-    def _untimed(self) -> Iterator[sa.Connection]:
-        """A transaction without the hot-path statement timeout: DDL and retention may take long."""
-        with self.engine.begin() as conn:
-            if self.dialect == "postgresql":
-                conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
-                conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")  # DDL never waits forever
-            elif self.dialect in ("mysql", "mariadb"):
-                conn.exec_driver_sql("SET SESSION max_statement_time = 0")
-            try:
-                yield conn
-            finally:
-                if self.dialect in ("mysql", "mariadb"):
-                    try:
-                        conn.exec_driver_sql(f"SET SESSION max_statement_time = {self.statement_timeout:g}")
-                    except sa.exc.DBAPIError:
-                        conn.invalidate()  # never hand a connection without its timeout back to the pool
-
-    def stats(self) -> StoreStats:
-        self._setup()
-        c = self.t.c
-        stmt = sa.select(c.endpoint, c.status, sa.func.count()).group_by(c.endpoint, c.status)
-        out: StoreStats = {}
-        with self.engine.connect() as conn:
-            for ep, status, n in conn.execute(stmt):
-                out.setdefault(ep, {})[status] = int(n)
-        return out
-
     def close(self) -> None:
         self._batcher.close()
         self.engine.dispose()
-
-
-def _record(m: Any) -> EventRecord:
-    return EventRecord(
-        endpoint=m["endpoint"],
-        id=m["id"],
-        type=m["type"],
-        body=bytes(m["body"]) if m.get("body") is not None else None,
-        headers=json.loads(m["headers"]),
-        received_at=float(m["received_at"]),
-        timestamp=m["timestamp"],
-        status=Status(m["status"]),
-        attempts=int(m["attempts"]),
-        next_attempt_at=m["next_attempt_at"],
-        lease_until=m["lease_until"],
-        last_error=m["last_error"],
-        handlers_done=list(json.loads(m["handlers_done"])),
-        updated_at=float(m["updated_at"]),
-    )
 
 
 def _mysql_code(exc: sa.exc.DBAPIError) -> int | None:

@@ -1,0 +1,162 @@
+"""Reading and maintaining the SQL store's table: inspection (get, find, list, stats), replay,
+retention (purge, drop_bodies) and the untimed transactions they and the DDL run in.
+
+:class:`SQLOperations` is the base of :class:`~hookinbox.stores.sql.SQLStore`, which owns the
+engine and the hot path (record, claim, settle); kept apart so that neither module is long.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from hookinbox.events import FINISHED, EventRecord, Status
+from hookinbox.stores import StoreStats
+from hookinbox.stores._sqlschema import Tables
+
+__all__ = ["SQLOperations", "record_from_row"]
+
+_FINISHED = [s.value for s in FINISHED]
+
+
+class SQLOperations:
+    """What the store does besides the hot path; the store sets these attributes."""
+
+    engine: sa.Engine
+    dialect: str
+    tables: Tables
+    t: sa.Table
+    statement_timeout: float
+
+    def _setup(self) -> None:
+        raise NotImplementedError
+
+    def _key(self, endpoint: str, event_id: str) -> tuple[sa.ColumnElement[bool], ...]:
+        return (self.t.c.endpoint == endpoint, self.t.c.id == event_id)
+
+    # -- inspection and operations ----------------------------------------------------------
+
+    def get(self, endpoint: str, event_id: str) -> EventRecord | None:
+        self._setup()
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(self.t).where(*self._key(endpoint, event_id))).first()
+        return None if row is None else record_from_row(row._mapping)
+
+    def find(self, event_id: str) -> list[EventRecord]:
+        self._setup()
+        stmt = sa.select(self.t).where(self.t.c.id == event_id).order_by(self.t.c.endpoint)
+        with self.engine.connect() as conn:
+            return [record_from_row(r._mapping) for r in conn.execute(stmt)]
+
+    def list(
+        self,
+        *,
+        endpoint: str | None = None,
+        status: Status | None = None,
+        type: str | None = None,
+        limit: int = 50,
+    ) -> list[EventRecord]:
+        self._setup()
+        c = self.t.c
+        stmt = sa.select(*[col for col in self.t.c if col.name != "body"])
+        if endpoint is not None:
+            stmt = stmt.where(c.endpoint == endpoint)
+        if status is not None:
+            stmt = stmt.where(c.status == Status(status).value)
+        if type is not None:
+            stmt = stmt.where(c.type == type)
+        stmt = stmt.order_by(c.received_at.desc(), c.endpoint.desc(), c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [record_from_row(r._mapping) for r in conn.execute(stmt)]
+
+    def replay(self, endpoint: str, event_id: str, now: float) -> bool:
+        self._setup()
+        c = self.t.c
+        with self.engine.begin() as conn:
+            sel = sa.select(c.status, c.received_at).where(*self._key(endpoint, event_id)).with_for_update()
+            row = conn.execute(sel).first()
+            if row is None or row[0] in (Status.PENDING.value, Status.PROCESSING.value):
+                return False
+            values: dict[str, Any] = {
+                "status": Status.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": None,
+                "lease_until": None,
+                "updated_at": now,
+                "received_at": min(row[1], now),
+            }
+            if row[0] == Status.DONE.value:
+                values["handlers_done"] = "[]"
+            upd = self.t.update().where(*self._key(endpoint, event_id), c.status == row[0]).values(values)
+            return conn.execute(upd).rowcount == 1
+
+    def purge(self, before: float, statuses: Sequence[Status] = (Status.DONE, Status.DEAD)) -> int:
+        self._setup()
+        c = self.t.c
+        stmt = self.t.delete().where(c.status.in_([Status(s).value for s in statuses]), c.received_at < before)
+        return self._long(stmt)
+
+    def drop_bodies(self, before: float) -> int:
+        self._setup()
+        c = self.t.c
+        stmt = (
+            self.t.update()
+            .where(c.status.in_(_FINISHED), c.received_at < before, c.body.is_not(None))
+            .values(body=None)
+        )
+        return self._long(stmt)
+
+    def _long(self, stmt: sa.Executable) -> int:
+        with self._untimed() as conn:
+            return int(conn.execute(stmt).rowcount)  # type: ignore[attr-defined, unused-ignore]
+
+    @contextlib.contextmanager
+    def _untimed(self) -> Iterator[sa.Connection]:
+        """A transaction without the hot-path statement timeout: DDL and retention may take long."""
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+                conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")  # DDL never waits forever
+            elif self.dialect in ("mysql", "mariadb"):
+                conn.exec_driver_sql("SET SESSION max_statement_time = 0")
+            try:
+                yield conn
+            finally:
+                if self.dialect in ("mysql", "mariadb"):
+                    try:
+                        conn.exec_driver_sql(f"SET SESSION max_statement_time = {self.statement_timeout:g}")
+                    except sa.exc.DBAPIError:
+                        conn.invalidate()  # never hand a connection without its timeout back to the pool
+
+    def stats(self) -> StoreStats:
+        self._setup()
+        c = self.t.c
+        stmt = sa.select(c.endpoint, c.status, sa.func.count()).group_by(c.endpoint, c.status)
+        out: StoreStats = {}
+        with self.engine.connect() as conn:
+            for ep, status, n in conn.execute(stmt):
+                out.setdefault(ep, {})[status] = int(n)
+        return out
+
+
+def record_from_row(m: Any) -> EventRecord:
+    return EventRecord(
+        endpoint=m["endpoint"],
+        id=m["id"],
+        type=m["type"],
+        body=bytes(m["body"]) if m.get("body") is not None else None,
+        headers=json.loads(m["headers"]),
+        received_at=float(m["received_at"]),
+        timestamp=m["timestamp"],
+        status=Status(m["status"]),
+        attempts=int(m["attempts"]),
+        next_attempt_at=m["next_attempt_at"],
+        lease_until=m["lease_until"],
+        last_error=m["last_error"],
+        handlers_done=list(json.loads(m["handlers_done"])),
+        updated_at=float(m["updated_at"]),
+    )
