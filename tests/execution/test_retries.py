@@ -62,6 +62,8 @@ def test_fails_twice_then_succeeds_ends_done_with_three_attempts(inbox: Inbox) -
     assert rec.attempts == 3
     assert handler.attempts == [1, 2, 3]
     assert rec.last_error is None
+    # "done" is observed once complete() has returned, a moment after the store shows the event done
+    wait_for(lambda: "done" in seen, what="the done observation")
     assert seen.count("retried") == 2 and seen.count("done") == 1 and seen.count("accepted") == 1
 
 

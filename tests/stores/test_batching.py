@@ -1,4 +1,7 @@
-"""The Redis store's batches against the real server: one script call per batch, per-item results.
+"""The durable stores' batches against the real servers: one write per batch, per-item results.
+
+Records, claims and settlements of Redis (one script call per batch) and of the SQL stores (one
+transaction per batch) for claims and settlements; the Redis-only cases are marked so.
 
 A :class:`Gate` holds the store's writer thread inside its first batch (a
 "plug" item) so that the calls under test queue up and are written together
@@ -23,7 +26,8 @@ from hookinbox.stores._batch import Batcher
 from hookinbox.stores.redis import RedisStore
 from tests.stores._helpers import TcpProxy, via
 
-pytestmark = pytest.mark.parametrize("store_url", ["redis"], indirect=True)
+REDIS = pytest.mark.parametrize("store_url", ["redis"], indirect=True)
+DURABLE = pytest.mark.parametrize("store_url", ["redis", "sqlite", "postgresql", "mariadb"], indirect=True)
 
 NOW = 1_700_000_000.0
 
@@ -79,13 +83,12 @@ def rec(
 
 
 @pytest.fixture
-def store(make_store: Callable[..., Any]) -> RedisStore:
-    s = make_store()
-    assert isinstance(s, RedisStore)
-    return s
+def store(make_store: Callable[..., Any]) -> Any:
+    return make_store()
 
 
-def test_concurrent_duplicates_of_one_id_are_accepted_exactly_once(store: RedisStore) -> None:
+@REDIS
+def test_concurrent_duplicates_of_one_id_are_accepted_exactly_once(store: Any) -> None:
     gate = Gate(store._recorder)
 
     async def main() -> list[Any]:
@@ -108,7 +111,8 @@ def test_concurrent_duplicates_of_one_id_are_accepted_exactly_once(store: RedisS
     assert [r.id for r in store.list(limit=10)].count("evt_race") == 1
 
 
-def test_a_mixed_batch_gives_each_item_its_own_result(store: RedisStore) -> None:
+@REDIS
+def test_a_mixed_batch_gives_each_item_its_own_result(store: Any) -> None:
     assert store.record(rec("old_dup"))
     assert store.record(rec("done_expired"))
     assert store.record(rec("pending_expired"))
@@ -149,7 +153,8 @@ def test_a_mixed_batch_gives_each_item_its_own_result(store: RedisStore) -> None
     assert {("shop", "new1"), ("shop", "new2"), ("we:ird%ep", "odd:id-1"), ("shop", "bare")} <= due
 
 
-def test_claims_and_settlements_of_many_events_run_in_batches(store: RedisStore) -> None:
+@DURABLE
+def test_claims_and_settlements_of_many_events_run_in_batches(store: Any) -> None:
     ids = [f"e{i}" for i in range(30)]
     for i in [*ids, "not_due"]:
         assert store.record(rec(i))
@@ -202,7 +207,8 @@ def test_claims_and_settlements_of_many_events_run_in_batches(store: RedisStore)
     assert all(r.attempts == 2 for r in reclaimed if r)
 
 
-def test_an_expired_lease_is_claimed_again_through_the_batch(store: RedisStore) -> None:
+@DURABLE
+def test_an_expired_lease_is_claimed_again_through_the_batch(store: Any) -> None:
     assert store.record(rec("lease"))
     assert store.claim("shop", "lease", NOW, 30) is not None
     assert store.claim("shop", "lease", NOW + 29, 30) is None  # lease still held
@@ -211,6 +217,7 @@ def test_an_expired_lease_is_claimed_again_through_the_batch(store: RedisStore) 
     assert store.due(NOW + 59, 10_000, 10) == [] and store.due(NOW + 60, 10_000, 10) == [("shop", "lease")]
 
 
+@DURABLE
 def test_more_than_max_batch_is_split(make_store: Callable[..., Any]) -> None:
     store = make_store(max_batch=7)
     records, claims = Gate(store._recorder), Gate(store._claimer)
@@ -231,6 +238,7 @@ def test_more_than_max_batch_is_split(make_store: Callable[..., Any]) -> None:
     assert records.sizes == [1, 7, 7, 7, 7, 2] and claims.sizes == [1, 7, 7, 7, 7, 2]
 
 
+@REDIS
 def test_options_and_a_slow_server_past_request_timeout(store_url: tuple[str, dict[str, Any]]) -> None:
     url, options = store_url
     with pytest.raises(ConfigurationError, match="max_batches"):

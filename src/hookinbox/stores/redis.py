@@ -63,6 +63,7 @@ from hookinbox.events import EventRecord, Status
 from hookinbox.stores import StoreStats
 from hookinbox.stores import _redis_lua as lua
 from hookinbox.stores._batch import Batcher
+from hookinbox.stores._batched import BatchedProcessing, Claim, Settle
 from hookinbox.stores._redis_codec import (
     claimed,
     glob_escape,
@@ -82,11 +83,8 @@ _SCRIPTS = ("RECORD_MANY", "CLAIM_MANY", "SETTLE_MANY", "HANDLER_DONE", "REPLAY"
 _OPTIONS = ("prefix", "dedup_ttl", "connect_timeout", "socket_timeout", "max_connections", "client_options",
             "request_timeout", "max_batch")  # fmt: skip
 
-Claim = tuple[str, str, float, float]  # endpoint, id, now, lease
-Settle = tuple[str, str, Status, float, float | None, str | None]  # endpoint, id, status, now, retry_at, error
 
-
-class RedisStore:
+class RedisStore(BatchedProcessing):
     durable = True
     blocking = True
 
@@ -121,12 +119,7 @@ class RedisStore:
         self._recorder: Batcher[EventRecord, bool] = Batcher(
             self._record_many, max_batch=n, timeout=wait, name="hookinbox-redis-record"
         )
-        self._claimer: Batcher[Claim, EventRecord | None] = Batcher(
-            self._claim_many, max_batch=n, timeout=wait, name="hookinbox-redis-claim"
-        )
-        self._settler: Batcher[Settle, bool] = Batcher(
-            self._settle_many, max_batch=n, timeout=wait, name="hookinbox-redis-settle"
-        )
+        self._start_batchers(max_batch=n, timeout=wait, name="hookinbox-redis")
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisStore:
@@ -161,13 +154,6 @@ class RedisStore:
 
     # -- processing (claims and settlements batched like records) ---------------------------
 
-    def claim(self, endpoint: str, event_id: str, now: float, lease: float) -> EventRecord | None:
-        return self._claimer.run((endpoint, event_id, now, lease))
-
-    async def aclaim(self, endpoint: str, event_id: str, now: float, lease: float) -> EventRecord | None:
-        """:meth:`claim` for the event loop: awaits its batch, never blocks the loop."""
-        return await self._claimer.arun((endpoint, event_id, now, lease))
-
     def _claim_many(self, items: Sequence[Claim]) -> list[EventRecord | None]:
         rows = ((member(ep, i), repr(now), repr(now + lease)) for ep, i, now, lease in items)
         flat = self._scripts["CLAIM_MANY"](keys=[self.k_pending, self.k_wait], args=[self.prefix, pack(rows)])
@@ -182,20 +168,6 @@ class RedisStore:
 
     def handler_done(self, endpoint: str, event_id: str, handler: str) -> None:
         self._scripts["HANDLER_DONE"](keys=[self._ev(member(endpoint, event_id))], args=[handler])
-
-    def complete(self, endpoint: str, event_id: str, now: float) -> None:
-        self._settler.run((endpoint, event_id, Status.DONE, now, None, None))
-
-    async def acomplete(self, endpoint: str, event_id: str, now: float) -> None:
-        """:meth:`complete` for the event loop."""
-        await self._settler.arun((endpoint, event_id, Status.DONE, now, None, None))
-
-    def fail(self, endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> None:
-        self._settler.run(_failed(endpoint, event_id, now, error, retry_at))
-
-    async def afail(self, endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> None:
-        """:meth:`fail` for the event loop."""
-        await self._settler.arun(_failed(endpoint, event_id, now, error, retry_at))
 
     def _settle_many(self, items: Sequence[Settle]) -> list[bool]:
         rows = (
@@ -310,11 +282,7 @@ class RedisStore:
 
     def close(self) -> None:
         """Finish the queued batches, then release the connections."""
-        for batcher in (self._recorder, self._claimer, self._settler):
-            batcher.close()
+        self._recorder.close()
+        self._close_batchers()
         self.client.close()
         self.client.connection_pool.disconnect()
-
-
-def _failed(endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> Settle:
-    return (endpoint, event_id, Status.DEAD if retry_at is None else Status.FAILED, now, retry_at, error)

@@ -15,16 +15,17 @@ are ambiguous with the ``FOUND_ROWS`` flag the driver sets). Concurrent
 inserts of one key block on its index entry until the first commits, then
 fail as duplicates, so exactly one wins across threads and processes.
 
-Writes from requests go through a group-commit writer thread
-(:mod:`hookinbox.stores._batch`): one transaction per batch, and the event
-loop never blocks. Claims are conditional ``UPDATE`` statements checked by
-row count. The schema is created on first use; :func:`ddl` (or
+Records, claims and settlements each go through a group-commit writer thread
+(:mod:`hookinbox.stores._batch`, :mod:`hookinbox.stores._batched`): one
+transaction per batch, and the event loop never blocks. Claims are conditional
+``UPDATE`` statements checked by row count, run in key order within a batch.
+The schema is created on first use; :func:`ddl` (or
 ``python -m hookinbox.stores.sql URL --print-ddl``) prints it for databases
 where the application may not run DDL.
 
 Store options (``[hookinbox.store_options]``): ``table_prefix``
 (``"hookinbox_"``), ``connect_timeout`` (2 s), ``statement_timeout`` (2 s),
-``record_timeout`` (3 s: the longest a delivery waits for its insert),
+``record_timeout`` (3 s: the longest a record, claim or settlement waits for its batch),
 ``busy_timeout`` (SQLite, 5 s), ``sqlite_synchronous`` (``FULL``),
 ``pool_size``, ``max_overflow``, ``pool_timeout``, ``pool_recycle``,
 ``max_batch``, ``create_schema`` (true), ``engine_options`` (passed to
@@ -41,7 +42,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 try:
     import sqlalchemy as sa
@@ -52,10 +53,13 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 from hookinbox.errors import ConfigurationError
 from hookinbox.events import FINISHED, EventRecord, Status
 from hookinbox.stores._batch import Batcher
+from hookinbox.stores._batched import BatchedProcessing, Claim, Settle
 from hookinbox.stores._sqlops import SQLOperations, record_from_row
 from hookinbox.stores._sqlschema import SCHEMA_VERSION, Tables, create_engine, ddl
 
 __all__ = ["SQLStore", "ddl"]
+
+T = TypeVar("T")
 
 _FINISHED = [s.value for s in FINISHED]
 _ENGINE_KEYS = (
@@ -64,7 +68,7 @@ _ENGINE_KEYS = (
 )  # fmt: skip
 
 
-class SQLStore(SQLOperations):
+class SQLStore(BatchedProcessing, SQLOperations):
     durable = True
     blocking = True
 
@@ -90,9 +94,12 @@ class SQLStore(SQLOperations):
         self.create_schema = create_schema
         self._ready = False
         self._setup_lock = threading.Lock()
-        self._batcher: Batcher[EventRecord, bool] = Batcher(
+        self._recorder: Batcher[EventRecord, bool] = Batcher(
             self._write_batch, max_batch=max_batch, timeout=record_timeout, name="hookinbox-sql-record"
         )
+        # claims and settlements: batched the same way, one transaction per batch (stores/_batched.py)
+        self._start_batchers(max_batch=max_batch, timeout=record_timeout, name="hookinbox-sql")
+        self._processing_statements()
         # A forked child (gunicorn --preload, multiprocessing) must not share the parent's pooled
         # connections: it drops them, without closing the parent's (SQLAlchemy's documented recipe).
         ref = weakref.ref(self)
@@ -157,14 +164,14 @@ class SQLStore(SQLOperations):
 
     def record(self, record: EventRecord) -> bool:
         self._setup()
-        return self._batcher.run(record)
+        return self._recorder.run(record)
 
     async def arecord(self, record: EventRecord) -> bool:
         if not self._ready:  # first use only: creating the schema must not block the loop
             import asyncio
 
             await asyncio.to_thread(self._setup)
-        return await self._batcher.arun(record)
+        return await self._recorder.arun(record)
 
     def _row(self, rec: EventRecord) -> dict[str, Any]:
         return {
@@ -190,14 +197,7 @@ class SQLStore(SQLOperations):
         for i, rec in enumerate(records):
             first.setdefault(rec.key, i)  # a key twice in one batch: the later ones are duplicates
         rows = {key: self._row(records[i]) for key, i in sorted(first.items())}  # sorted: one lock order
-        for attempt in range(3):
-            try:
-                with self.engine.begin() as conn:
-                    inserted = self._insert(conn, list(rows.values()))
-                break
-            except sa.exc.OperationalError as exc:  # MariaDB deadlock (1213): retry the whole batch
-                if attempt == 2 or _mysql_code(exc) not in (1213, 1205):
-                    raise
+        inserted = self._transaction(lambda conn: self._insert(conn, list(rows.values())))
         for key in sorted(set(rows) - inserted):
             # its own short transaction: in the insert's one, MariaDB's duplicate-key share lock
             # plus this update's exclusive lock can deadlock with a worker settling the event
@@ -205,6 +205,18 @@ class SQLStore(SQLOperations):
                 if self._revive(conn, rows[key]):
                     inserted.add(key)
         return [first[rec.key] == i and rec.key in inserted for i, rec in enumerate(records)]
+
+    def _transaction(self, work: Callable[[sa.Connection], T]) -> T:
+        """``work`` in one transaction, run again from the start (at most 3 times) if MariaDB picks it
+        as a deadlock victim (1213) or times out on a lock (1205); every batch writes in key order."""
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    return work(conn)
+            except sa.exc.OperationalError as exc:
+                if attempt == 2 or _mysql_code(exc) not in (1213, 1205):
+                    raise
+        raise AssertionError("unreachable")
 
     def _insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
         t = self.t
@@ -245,27 +257,61 @@ class SQLStore(SQLOperations):
 
     # -- processing -------------------------------------------------------------------------
 
-    def _claimable(self, now: float) -> sa.ColumnElement[bool]:
+    def _processing_statements(self) -> None:
+        """The claim and settle statements, built once with named parameters (executed per item)."""
         c = self.t.c
-        return sa.or_(
+        now: sa.BindParameter[Any] = sa.bindparam("k_now")
+        key = (c.endpoint == sa.bindparam("k_endpoint"), c.id == sa.bindparam("k_id"))
+        claimable = sa.or_(
             c.status == Status.PENDING.value,
             sa.and_(c.status == Status.FAILED.value, sa.or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now)),
             sa.and_(c.status == Status.PROCESSING.value, c.lease_until <= now),
         )
-
-    def claim(self, endpoint: str, event_id: str, now: float, lease: float) -> EventRecord | None:
-        self._setup()
-        c = self.t.c
-        stmt = (
+        self._claim_stmt = (
             self.t.update()
-            .where(*self._key(endpoint, event_id), self._claimable(now))
-            .values(status=Status.PROCESSING.value, lease_until=now + lease, attempts=c.attempts + 1, updated_at=now)
+            .where(*key, claimable)
+            .values(
+                status=Status.PROCESSING.value,
+                lease_until=sa.bindparam("k_lease_until"),
+                attempts=c.attempts + 1,
+                updated_at=now,
+            )
         )
-        with self.engine.begin() as conn:
-            if conn.execute(stmt).rowcount != 1:
-                return None
-            row = conn.execute(sa.select(self.t).where(*self._key(endpoint, event_id))).one()
-        return record_from_row(row._mapping)
+        self._settle_stmt = (
+            self.t.update()
+            .where(*key, c.status == Status.PROCESSING.value)
+            .values(
+                status=sa.bindparam("k_status"),
+                lease_until=None,
+                next_attempt_at=sa.bindparam("k_retry"),
+                last_error=sa.bindparam("k_error"),
+                updated_at=now,
+            )
+        )
+
+    def _claim_many(self, items: Sequence[Claim]) -> list[EventRecord | None]:
+        """One transaction for the batch; rows updated in key order (one lock order for every batch)."""
+        self._setup()
+        order = sorted(range(len(items)), key=lambda n: items[n][:2])
+        params = [
+            {"k_endpoint": ep, "k_id": i, "k_now": now, "k_lease_until": now + lease}
+            for ep, i, now, lease in (items[n] for n in order)
+        ]
+        c = self.t.c
+
+        def work(conn: sa.Connection) -> tuple[list[int], dict[Any, EventRecord]]:
+            won = [n for n, p in zip(order, params, strict=True) if conn.execute(self._claim_stmt, p).rowcount]
+            if not won:
+                return won, {}
+            keys = [items[n][:2] for n in won]
+            rows = conn.execute(sa.select(self.t).where(sa.tuple_(c.endpoint, c.id).in_(keys)))
+            return won, {(r.endpoint, r.id): record_from_row(r._mapping) for r in rows}
+
+        won, claimed = self._transaction(work)
+        out: list[EventRecord | None] = [None] * len(items)
+        for n in won:  # a key twice in one batch: the first claims it, the later ones find it processing
+            out[n] = claimed[items[n][:2]]
+        return out
 
     def due(self, now: float, recover_after: float, limit: int) -> list[tuple[str, str]]:
         self._setup()
@@ -294,30 +340,23 @@ class SQLStore(SQLOperations):
                     self.t.update().where(*self._key(endpoint, event_id)).values(handlers_done=json.dumps(done))
                 )
 
-    def complete(self, endpoint: str, event_id: str, now: float) -> None:
-        self._settle(
-            endpoint, event_id, status=Status.DONE.value, next_attempt_at=None, last_error=None, updated_at=now
-        )
-
-    def fail(self, endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> None:
-        status = Status.DEAD if retry_at is None else Status.FAILED
-        self._settle(
-            endpoint, event_id, status=status.value, next_attempt_at=retry_at, last_error=error, updated_at=now
-        )
-
-    def _settle(self, endpoint: str, event_id: str, **values: Any) -> None:
+    def _settle_many(self, items: Sequence[Settle]) -> list[bool]:
+        """One transaction for the batch, in key order; True for each event that was processing."""
         self._setup()
-        c = self.t.c
-        stmt = (
-            self.t.update()
-            .where(*self._key(endpoint, event_id), c.status == Status.PROCESSING.value)
-            .values(lease_until=None, **values)
+        order = sorted(range(len(items)), key=lambda n: items[n][:2])
+        params = [
+            {"k_endpoint": ep, "k_id": i, "k_status": st.value, "k_now": now, "k_retry": retry, "k_error": err}
+            for ep, i, st, now, retry, err in (items[n] for n in order)
+        ]
+        settle = self._settle_stmt
+        settled = self._transaction(
+            lambda conn: {n for n, p in zip(order, params, strict=True) if conn.execute(settle, p).rowcount}
         )
-        with self.engine.begin() as conn:
-            conn.execute(stmt)
+        return [n in settled for n in range(len(items))]
 
     def close(self) -> None:
-        self._batcher.close()
+        self._recorder.close()
+        self._close_batchers()
         self.engine.dispose()
 
 

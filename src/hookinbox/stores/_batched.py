@@ -1,0 +1,75 @@
+"""Claims and settlements through group-commit batchers, shared by the Redis and SQL stores.
+
+Processing an event costs two store operations (claim, then complete or fail). Written one per
+call, each pays the client library's whole per-command cost (and, for SQL, a transaction and its
+commit); under load most of a durable store's CPU went there. :class:`BatchedProcessing` sends
+them through two :class:`~hookinbox.stores._batch.Batcher` writers, so whatever queued while the
+previous batch was written goes in one call: the store implements ``_claim_many`` and
+``_settle_many`` (one result per item, in order), and gets ``claim``/``aclaim``,
+``complete``/``acomplete`` and ``fail``/``afail``. The async twins await their batch without
+blocking the event loop and without a thread hop of their own.
+
+A caller waits at most the batcher's timeout and then gets
+:class:`~hookinbox.errors.StoreUnavailable`; a claim that lands after its caller gave up leaves
+the event ``processing`` under a lease, and the sweeper runs it again when the lease expires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hookinbox.events import EventRecord, Status
+from hookinbox.stores._batch import Batcher
+
+__all__ = ["BatchedProcessing", "Claim", "Settle"]
+
+Claim = tuple[str, str, float, float]  # endpoint, id, now, lease
+Settle = tuple[str, str, Status, float, float | None, str | None]  # endpoint, id, status, now, retry_at, error
+
+
+class BatchedProcessing:
+    """``claim``/``complete``/``fail`` and their async twins, batched; see the module docstring."""
+
+    _claimer: Batcher[Claim, EventRecord | None]
+    _settler: Batcher[Settle, bool]
+
+    def _start_batchers(self, *, max_batch: int, timeout: float, name: str) -> None:
+        self._claimer = Batcher(self._claim_many, max_batch=max_batch, timeout=timeout, name=f"{name}-claim")
+        self._settler = Batcher(self._settle_many, max_batch=max_batch, timeout=timeout, name=f"{name}-settle")
+
+    def _close_batchers(self) -> None:
+        self._claimer.close()
+        self._settler.close()
+
+    def _claim_many(self, items: Sequence[Claim]) -> list[EventRecord | None]:
+        """Claim each item: the claimed record (attempts already counted), or None."""
+        raise NotImplementedError
+
+    def _settle_many(self, items: Sequence[Settle]) -> list[bool]:
+        """Settle each item that is ``processing``: True if it was."""
+        raise NotImplementedError
+
+    def claim(self, endpoint: str, event_id: str, now: float, lease: float) -> EventRecord | None:
+        return self._claimer.run((endpoint, event_id, now, lease))
+
+    async def aclaim(self, endpoint: str, event_id: str, now: float, lease: float) -> EventRecord | None:
+        """:meth:`claim` for the event loop: awaits its batch, never blocks the loop."""
+        return await self._claimer.arun((endpoint, event_id, now, lease))
+
+    def complete(self, endpoint: str, event_id: str, now: float) -> None:
+        self._settler.run((endpoint, event_id, Status.DONE, now, None, None))
+
+    async def acomplete(self, endpoint: str, event_id: str, now: float) -> None:
+        """:meth:`complete` for the event loop."""
+        await self._settler.arun((endpoint, event_id, Status.DONE, now, None, None))
+
+    def fail(self, endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> None:
+        self._settler.run(_failed(endpoint, event_id, now, error, retry_at))
+
+    async def afail(self, endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> None:
+        """:meth:`fail` for the event loop."""
+        await self._settler.arun(_failed(endpoint, event_id, now, error, retry_at))
+
+
+def _failed(endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> Settle:
+    return (endpoint, event_id, Status.DEAD if retry_at is None else Status.FAILED, now, retry_at, error)
