@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Event", "EventRecord", "Status"]
+__all__ = ["Attempt", "Event", "EventRecord", "ProcessInfo", "Status"]
 
 
 class Status(enum.StrEnum):
@@ -26,6 +26,58 @@ class Status(enum.StrEnum):
 
 
 FINISHED = frozenset({Status.DONE, Status.DEAD})
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One run of an event's handlers, as kept in :attr:`EventRecord.history` (newest last).
+
+    ``outcome`` is ``done``, ``retry``, ``dead`` or ``released`` (given back: shutdown, or its process
+    was presumed dead); ``error`` is the exception type and message, never the body; ``process`` is the
+    id of the process that ran it (see :class:`ProcessInfo`), when the store knows it.
+    """
+
+    number: int
+    started_at: float
+    finished_at: float
+    outcome: str
+    error: str | None = None
+    process: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "outcome": self.outcome,
+            "error": self.error,
+            "process": self.process,
+        }
+
+
+@dataclass(slots=True)
+class ProcessInfo:
+    """A process that claims events, as registered in a durable store (heartbeats).
+
+    ``kind`` is ``web`` (an in-process executor), ``celery``, ``rq``, ``django`` or ``worker``.
+    """
+
+    id: str
+    host: str
+    pid: int
+    kind: str
+    started_at: float
+    last_heartbeat: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "host": self.host,
+            "pid": self.pid,
+            "kind": self.kind,
+            "started_at": self.started_at,
+            "last_heartbeat": self.last_heartbeat,
+        }
 
 
 @dataclass(slots=True)
@@ -51,6 +103,10 @@ class EventRecord:
     last_error: str | None = None
     handlers_done: list[str] = field(default_factory=list)
     updated_at: float = 0.0
+    #: past attempts, oldest first, where the store keeps them (empty otherwise)
+    history: list[Attempt] = field(default_factory=list)
+    #: the process holding the claim while ``processing`` (heartbeats), where the store keeps it
+    owner: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:

@@ -9,7 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hookinbox._throttle import Throttled
 from hookinbox.errors import ConfigurationError
@@ -18,6 +18,9 @@ from hookinbox.executors import Executor
 from hookinbox.handlers import Handler, HandlerRegistry, import_handler
 from hookinbox.settings import EndpointSettings, Settings
 from hookinbox.stores import Store, store_from_url
+
+if TYPE_CHECKING:
+    from hookinbox.core import Reply
 
 __all__ = ["Inbox"]
 
@@ -245,6 +248,28 @@ class Inbox:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+    # -- receiving (what the shells call) ---------------------------------------------------
+
+    def receive(self, endpoint: EndpointSettings, headers: Mapping[str, str], body: bytes) -> Reply:
+        """Verify, record and hand off one delivery from a sync host (WSGI, Django); the reply to send.
+
+        ``headers`` has lower-cased names; ``body`` is the raw bytes, already bounded by the shell.
+        """
+        from hookinbox import core
+        from hookinbox.drive import run_sync
+
+        return run_sync(core.receive(self, endpoint, headers, body, self.sync_executor()))
+
+    async def areceive(self, endpoint: EndpointSettings, headers: Mapping[str, str], body: bytes) -> Reply:
+        """:meth:`receive` on the running event loop (ASGI); starts the executor on this loop if needed."""
+        from hookinbox import core
+        from hookinbox.drive import run_async
+
+        ex = self.async_executor()
+        if getattr(ex, "loop", None) is not asyncio.get_running_loop() and hasattr(ex, "start"):
+            await self.astartup()
+        return await run_async(core.receive(self, endpoint, headers, body, ex))
 
     # -- operations -------------------------------------------------------------------------
 
