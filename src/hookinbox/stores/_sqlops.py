@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from hookinbox.events import FINISHED, EventRecord, Status
 from hookinbox.stores import StoreStats
+from hookinbox.stores._base import history_from_json
 from hookinbox.stores._sqlschema import Tables
 
 __all__ = ["SQLOperations", "record_from_row"]
@@ -62,7 +63,7 @@ class SQLOperations:
     ) -> list[EventRecord]:
         self._setup()
         c = self.t.c
-        stmt = sa.select(*[col for col in self.t.c if col.name != "body"])
+        stmt = sa.select(*[col for col in self.t.c if col.name not in ("body", "history")])
         if endpoint is not None:
             stmt = stmt.where(c.endpoint == endpoint)
         if status is not None:
@@ -159,4 +160,6 @@ def record_from_row(m: Any) -> EventRecord:
         last_error=m["last_error"],
         handlers_done=list(json.loads(m["handlers_done"])),
         updated_at=float(m["updated_at"]),
+        history=history_from_json(m.get("history")),
+        owner=m.get("owner"),
     )
