@@ -37,6 +37,8 @@ MAINTENANCE_INTERVAL = 600.0
 
 Item = tuple[str, str, "Event | None"]
 
+_NOT_STARTED = "not started: the process was shutting down; released"
+
 
 @dataclass(frozen=True)
 class SweepPolicy:
@@ -76,14 +78,16 @@ def process(rt: Runtime, endpoint: str, event_id: str, event: Event | None = Non
     return outcomes[0]
 
 
-def process_batch(rt: Runtime, items: Sequence[Item]) -> Flow[list[str]]:
+def process_batch(rt: Runtime, items: Sequence[Item], go_on: Callable[[], bool] | None = None) -> Flow[list[str]]:
     """Claim ``items`` in one store call, run each one's handlers, settle all in one store call.
 
     Handler exceptions never escape: they are logged with the event id and turned into a retry (or
     ``dead`` after ``max_attempts``). Handlers that succeeded are noted, so that a retry runs only the
     ones that failed. Sync handlers are marked blocking, so the async driver runs them in a thread
     and never on the event loop. Claims carry this process's id (heartbeats): if it dies, any live
-    process gives its claims back after ``process_timeout``.
+    process gives its claims back after ``process_timeout``. ``go_on`` is asked before each event
+    after the first: when it says no (shutdown past its deadline), the events whose handlers did not
+    start are given back, due at once (``released``).
     """
     store = rt.store
     now = rt.clock()
@@ -100,6 +104,10 @@ def process_batch(rt: Runtime, items: Sequence[Item]) -> Flow[list[str]]:
     for (_, _, event), record in zip(items, claimed, strict=True):
         if record is None:
             outcomes.append("skipped")  # already done, or another worker holds it
+            continue
+        if go_on is not None and outcomes and not go_on():
+            outcomes.append("released")
+            settles.append((record.endpoint, record.id, Status.FAILED, rt.clock(), rt.clock(), _NOT_STARTED))
             continue
         started = rt.clock()
         outcome, settle = yield from _run_handlers(rt, record, event)

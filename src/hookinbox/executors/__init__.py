@@ -109,7 +109,8 @@ def resolve_kind(kind: str, *, asynchronous: bool) -> str:
     if kind == "threads":
         return "thread"
     if kind not in KINDS:
-        raise ConfigurationError(f"unknown executor {kind!r}; one of {', '.join(KINDS)}", key="hookinbox.executor")
+        choices = ", ".join(k for k in KINDS if k != "threads")
+        raise ConfigurationError(f"unknown executor {kind!r}; one of {choices}", key="hookinbox.executor")
     return kind
 
 

@@ -15,6 +15,9 @@ class Admission:
     second submission of a key still waiting (the sweeper finding an event
     that is already queued), so duplicates never eat the queue's room.
 
+    A key a worker took stays *in flight* until :meth:`finished`: a sweep that read it as due a moment
+    before its claim must not queue it again (it would wait in the queue for nothing, holding room).
+
     A key refused for lack of room while a durable store keeps the event is
     *deferred*: remembered here (up to ``10 * size`` keys) and queued again by
     the workers as soon as there is room, without waiting for a sweep or for
@@ -26,6 +29,7 @@ class Admission:
         self.size = max(1, size)
         self.overflowed = False
         self._keys: set[tuple[str, str]] = set()
+        self._inflight: set[tuple[str, str]] = set()
         self._deferred: deque[tuple[str, str]] = deque()
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)
@@ -33,7 +37,7 @@ class Admission:
     def admit(self, key: tuple[str, str]) -> bool | None:
         """True: queue it now. None: already queued (nothing to do). False: full."""
         with self._lock:
-            if key in self._keys:
+            if key in self._keys or key in self._inflight:
                 return None
             if len(self._keys) >= self.size:
                 return False
@@ -54,17 +58,23 @@ class Admission:
             out: list[tuple[str, str]] = []
             while self._deferred and len(self._keys) < self.size:
                 key = self._deferred.popleft()
-                if key not in self._keys:
+                if key not in self._keys and key not in self._inflight:
                     self._keys.add(key)
                     out.append(key)
             return out
 
     def taken(self, keys: list[tuple[str, str]]) -> None:
-        """Workers took these keys out of the queue."""
+        """Workers took these keys out of the queue (in flight until :meth:`finished`)."""
         with self._lock:
             for key in keys:
                 self._keys.discard(key)
+                self._inflight.add(key)
             self._room.notify_all()
+
+    def finished(self, keys: list[tuple[str, str]]) -> None:
+        """Workers are done with these keys (settled, or left to the store)."""
+        with self._lock:
+            self._inflight.difference_update(keys)
 
     def wait_below(self, n: int, timeout: float) -> bool:
         """Wait until fewer than ``n`` keys are queued (a sweeper pacing itself to the workers)."""

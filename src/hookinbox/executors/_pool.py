@@ -79,7 +79,7 @@ class WorkerPool:
         self._stopping = threading.Event()
         self._abandon = threading.Event()  # the drain deadline passed: take nothing more
         self._busy = 0
-        self._per_event = 0.0  # moving average of one event's handler time, seconds
+        self._per_event: float | None = None  # moving average of one event's processing time, seconds
 
     def start(self) -> None:
         with self._lock:
@@ -134,9 +134,9 @@ class WorkerPool:
     def _take(self, first: Item) -> tuple[list[Item], bool]:
         """``first`` and what else this worker should take now; True when the stop sentinel was seen."""
         batch = [first]
-        want = min(MAX_BATCH, self._queue.qsize() // self.workers + 1)
-        if self._per_event > 0:
-            want = min(want, max(1, int(BATCH_BUDGET / self._per_event)))
+        if self._per_event is None:  # nothing measured yet: a handler might be slow, claim one at a time
+            return batch, False
+        want = min(MAX_BATCH, self._queue.qsize() // self.workers + 1, max(1, int(BATCH_BUDGET / self._per_event)))
         while len(batch) < want:
             try:
                 item = self._queue.get_nowait()
@@ -153,8 +153,12 @@ class WorkerPool:
             if first is None or self._abandon.is_set():
                 return
             batch, last = self._take(first)
-            self.admission.taken([(ep, eid) for ep, eid, _ in batch])
-            self._run(batch)
+            keys = [(ep, eid) for ep, eid, _ in batch]
+            self.admission.taken(keys)
+            try:
+                self._run(batch)
+            finally:
+                self.admission.finished(keys)
             if last:
                 return
             self._refill()
@@ -168,15 +172,19 @@ class WorkerPool:
             self._busy += len(batch)
         started = time.perf_counter()
         try:
-            self.unit_of_work(lambda: run_sync(process_batch(self.rt, batch)))
+            self.unit_of_work(lambda: run_sync(process_batch(self.rt, batch, go_on=self._go_on)))
         except Exception as exc:  # a store failure while claiming or settling: leases expire, they run again
             for endpoint, event_id, _ in batch:
                 log_unsettled(endpoint, event_id, exc)
         finally:
             per_event = (time.perf_counter() - started) / len(batch)
-            self._per_event = per_event if self._per_event == 0 else 0.8 * self._per_event + 0.2 * per_event
+            self._per_event = per_event if self._per_event is None else 0.8 * self._per_event + 0.2 * per_event
             with self._lock:
                 self._busy -= len(batch)
+
+    def _go_on(self) -> bool:
+        """Asked before each event of a batch: after the drain deadline the rest are given back."""
+        return not self._abandon.is_set()
 
     def _refill(self) -> None:
         """Queue again what was deferred for lack of room (pending in the durable store)."""

@@ -202,8 +202,10 @@ class AsyncioExecutor(ExecutorBase):
             item = await q.get()
             if item is None:
                 return
-            self.admission.taken([(item[0], item[1])])
+            key = [(item[0], item[1])]
+            self.admission.taken(key)
             if not self.liveness.can_claim:
+                self.admission.finished(key)
                 continue  # presumed dead by the others: the event stays in the store for them
             self._busy += 1
             try:
@@ -212,6 +214,7 @@ class AsyncioExecutor(ExecutorBase):
                 log_unsettled(item[0], item[1], exc)
             finally:
                 self._busy -= 1
+                self.admission.finished(key)
 
     async def _run(self, item: _Item) -> None:
         endpoint, event_id, event = item

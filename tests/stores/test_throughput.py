@@ -138,7 +138,8 @@ def test_a_def_handler_under_an_asgi_server_gets_every_acked_event() -> None:
 
     async def burst() -> list[int]:
         limits = httpx.Limits(max_connections=32)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits) as client:
+        timeout = httpx.Timeout(30.0, pool=None)  # a burst queues for a connection: no pool deadline
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=timeout) as client:
 
             async def one(i: int) -> int:
                 body, headers = delivery(f"a{i}")
