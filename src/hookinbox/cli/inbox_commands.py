@@ -59,6 +59,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_stats)
 
+    p = actions.add_parser("processes", help="processes that claim events: heartbeats, and which look dead")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_processes)
+
 
 def cmd_list(ctx: Context) -> int:
     a = ctx.args
@@ -174,4 +178,42 @@ def cmd_stats(ctx: Context) -> int:
         echo("no events")
         return 0
     echo(table(["ENDPOINT", *(s.upper() for s in _STATUSES), "TOTAL"], rows))
+    return 0
+
+
+def cmd_processes(ctx: Context) -> int:
+    """The store's process registry: who claims events, when each last heartbeat was, who looks dead."""
+    inbox = ctx.inbox()
+    store = inbox.store
+    if not store.durable:
+        echo("the memory store keeps no process registry: its events live and die with their one process")
+        return 0
+    now = time.time()
+    timeout = inbox.settings.process_timeout
+    procs = store.processes()
+    rows = [
+        {
+            **p.to_dict(),
+            "state": "alive" if now - p.last_heartbeat <= timeout else "presumed dead",
+            "silent_for": round(now - p.last_heartbeat, 1),
+        }
+        for p in procs
+    ]
+    if ctx.args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        echo("no processes registered")
+        return 0
+    headers = ("id", "kind", "host", "pid", "started", "last heartbeat", "state")
+    echo(
+        table(
+            headers,
+            [
+                (r["id"], r["kind"], r["host"], str(r["pid"]), when(r["started_at"]),
+                 f"{r['silent_for']:g} s ago", r["state"])
+                for r in rows
+            ],
+        )
+    )
     return 0
