@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from hookinbox.events import Status
 from tests.stores import process_checks as checks
 
 
@@ -36,3 +37,28 @@ def test_check(check: Callable[[Any, str], None], make: Callable[[], Any], ns: s
 def test_concurrent_release(make: Callable[[], Any], ns: str) -> None:
     """Two sweepers in threads, each with its own store instance, prune each dead process once."""
     checks.check_concurrent_release(make, ns, checks.run_threads)
+
+
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql", "mariadb", "redis"], indirect=True)
+def test_batches_are_one_call(make: Callable[[], Any], ns: str) -> None:
+    """claim_many and settle_many write a whole batch in one transaction (SQL) or one script call (Redis),
+    without going through the per-item batchers."""
+    store = make()
+    keys = [("shop", f"{ns}{n}") for n in range(8)]
+    for _, e in keys:
+        store.record(checks.rec(e))
+    store.get("shop", keys[0][1])  # the schema exists
+    calls: list[str] = []
+    if hasattr(store, "engine"):
+        import sqlalchemy as sa
+
+        sa.event.listen(store.engine, "begin", lambda conn: calls.append("begin"))
+    else:
+        for name in ("CLAIM_MANY", "SETTLE_MANY"):
+            script = store._scripts[name]
+            store._scripts[name] = lambda *a, _s=script, _n=name, **k: calls.append(_n) or _s(*a, **k)
+    claimed = store.claim_many([*keys, keys[0]], checks.T0, 60, f"{ns}w")
+    assert [r is not None for r in claimed] == [True] * 8 + [False]
+    assert store.settle_many([(ep, e, Status.DONE, checks.T0 + 1, None, None) for ep, e in keys]) == [True] * 8
+    assert calls in (["begin", "begin"], ["CLAIM_MANY", "SETTLE_MANY"])
+    assert store._claimer._thread is None and store._settler._thread is None  # the batchers never ran
