@@ -87,9 +87,14 @@ def test_a_live_replica_takes_over_a_killed_receivers_events(store_url: Any, tmp
         assert len(dead) == 1  # the receiver registered itself
         _kill(proc)
         wait_until(lambda: sorted(handled) == _ids(3), timeout=30, what="the replica to handle the killed events")
-        for event_id in _ids(3):
-            rec = replica.store.get(PROVIDER.endpoint, event_id)
-            assert rec is not None and rec.status is Status.DONE and rec.attempts == 2
+        for event_id in _ids(3):  # the settlement is batched: it may land a moment after the handler
+            rec = wait_until(
+                lambda i=event_id: (r := replica.store.get(PROVIDER.endpoint, i)) is not None
+                and r.status is Status.DONE
+                and r,
+                what=f"{event_id} done",
+            )
+            assert rec.attempts == 2
             assert [a.outcome for a in rec.history] == ["released", "done"]
             assert rec.history[0].process == dead[0]
         assert dead[0] not in [p.id for p in replica.store.processes()]  # pruned
