@@ -23,6 +23,7 @@ __all__ = [
     "PayloadTooLarge",
     "QueueFull",
     "Rejected",
+    "SettingsErrors",
     "StoreFull",
     "StoreUnavailable",
     "Unavailable",
@@ -50,6 +51,20 @@ class ConfigurationError(HookinboxError):
         if key:
             where += f"{key}: "
         super().__init__(where + message)
+
+
+class SettingsErrors(ConfigurationError):
+    """Several settings mistakes, reported at once; ``errors`` holds each (with its key and file).
+
+    ``str()`` is one line per mistake, ``FILE: KEY: problem``, after a count.
+    """
+
+    def __init__(self, errors: list[ConfigurationError], *, source: str | None = None) -> None:
+        self.errors = list(errors)
+        where = f" in {source}" if source else ""
+        lines = [f"{len(self.errors)} problems{where}:", *(f"  {e}" for e in self.errors)]
+        super().__init__("\n".join(lines))
+        self.source = source
 
 
 class Rejected(HookinboxError):

@@ -18,7 +18,6 @@ event both in the broker and found by a sweeper runs once.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import threading
@@ -111,7 +110,9 @@ def _build(ref: str | None) -> Inbox:
         if not isinstance(obj, Inbox):
             raise ConfigurationError(f"{ref!r} is not an Inbox nor a function returning one", key="HOOKINBOX_INBOX")
         return obj
-    path = os.environ.get("HOOKINBOX_SETTINGS")
+    from hookinbox.settings import settings_path_from_env
+
+    path = settings_path_from_env()
     if path:
         return Inbox.from_file(path)
     raise ConfigurationError(
@@ -120,13 +121,9 @@ def _build(ref: str | None) -> Inbox:
 
 
 def _import(ref: str) -> Any:
-    module_name, _, attr = ref.partition(":")
-    if not module_name or not attr:
-        raise ConfigurationError(f'{ref!r} is not "module:attribute"', key="HOOKINBOX_INBOX")
-    obj: Any = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
+    from hookinbox.handlers import resolve
+
+    return resolve(ref, what="inbox", key="HOOKINBOX_INBOX")
 
 
 def process_event(endpoint: str, event_id: str) -> str:
