@@ -150,6 +150,11 @@ class Registrations:
             inbox.add_handler(fn, pattern, endpoint=endpoint, name=name)
         return inbox
 
+    def remove(self, fn: Handler) -> None:
+        """Forget every registration of ``fn`` for inboxes bound from now on (bound ones keep it)."""
+        with self._lock:
+            self._entries = [e for e in self._entries if e[0] is not fn]
+
     def unbind(self, inbox: Inbox) -> None:
         with self._lock:
             self._bound.discard(inbox)

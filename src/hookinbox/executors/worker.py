@@ -110,11 +110,11 @@ def _build(ref: str | None) -> Inbox:
         if not isinstance(obj, Inbox):
             raise ConfigurationError(f"{ref!r} is not an Inbox nor a function returning one", key="HOOKINBOX_INBOX")
         return obj
-    from hookinbox.settings import settings_path_from_env
+    from hookinbox.settings import load_settings, settings_path_from_env
 
-    path = settings_path_from_env()
+    path = settings_path_from_env()  # HOOKINBOX_SETTINGS (HOOKINBOX_CONFIG: deprecated, warns)
     if path:
-        return Inbox.from_file(path)
+        return Inbox(load_settings(path))
     raise ConfigurationError(
         "a hookinbox worker needs HOOKINBOX_INBOX (module:inbox) or HOOKINBOX_SETTINGS (a TOML file)"
     )
