@@ -578,7 +578,13 @@ def _secrets(
             f'with {secret_key.rsplit(".", 1)[-1]} = "${{{env}}}" and the variable set in the environment'
         )
     tolerance = verify.get("tolerance")
-    if cx.strict and isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool) and tolerance:
+    if (
+        cx.strict
+        and isinstance(tolerance, (int, float))
+        and not isinstance(tolerance, bool)
+        and math.isfinite(tolerance)
+        and tolerance
+    ):
         raise ConfigurationError(
             f"{tolerance!r} has no unit; write it as '{tolerance:g}s' or '{tolerance / 60:g}m'",
             key=f"{key}.verify.tolerance",
