@@ -204,7 +204,8 @@ def load_settings(
     ``obj`` is a :class:`Settings` (kept), a mapping of the TOML file's shape, or the path of a
     TOML file; ``None`` reads the path from ``$HOOKINBOX_SETTINGS``. ``store`` replaces the
     store (``--store``); ``default_store`` is used when the settings name none (Django's
-    ``django://``, the CLI's SQLite file). ``source`` names a mapping in errors
+    ``django://``, the CLI's SQLite file); a store whose driver is not installed is an error naming
+    the extra to install. ``source`` names a mapping in errors
     (``settings.HOOKINBOX``); ``name`` names the setting that held ``obj`` when it is of the
     wrong type.
     """
@@ -232,5 +233,13 @@ def load_settings(
     elif default_store is not None:
         data = _with_store(data, default_store, replace=False)
     if path is not None:
-        return Settings._build(data, None, str(path), path.parent, from_file=True)
-    return Settings._build(data, None, source or "<dict>", None, from_file=False)
+        settings = Settings._build(data, None, str(path), path.parent, from_file=True)
+    else:
+        settings = Settings._build(data, None, source or "<dict>", None, from_file=False)
+    from hookinbox._settings_build import store_driver_problem
+
+    problem = store_driver_problem(settings.store)
+    if problem:  # at start-up, with the extra to install, not as an ImportError at the first delivery
+        key = "hookinbox.store" if "store" in settings.given else "store"
+        raise ConfigurationError(problem, key=key, source=settings.source)
+    return settings

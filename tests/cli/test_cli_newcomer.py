@@ -171,3 +171,18 @@ def test_replay_of_a_dead_event_status_is_pending_after(tmp_path: Path) -> None:
     record = inbox.store.get("shop", "evt_0")
     assert record is not None and record.status is Status.PENDING
     inbox.close()
+
+
+def test_handler_and_store_errors_name_the_setting_and_the_file(tmp_path: Path) -> None:
+    """`serve` with a handler that does not import, `check` with a store that does not answer: key and file."""
+    write_settings(tmp_path, handler="no_such_module_q:fn")
+    served = run_cli("serve", "--port", "0", cwd=tmp_path)
+    assert served.returncode == 1
+    assert served.stderr.strip() == (
+        "hookinbox: error: hookinbox.toml: endpoints.orders.handlers.*: cannot import handler "
+        "'no_such_module_q:fn': no module named 'no_such_module_q'"
+    )
+    write_settings(tmp_path, store="redis://127.0.0.1:1/0")
+    checked = run_cli("check", cwd=tmp_path)
+    assert checked.returncode == 1
+    assert "error: store redis://127.0.0.1:1/0 (hookinbox.store in hookinbox.toml): unreachable: " in checked.stderr

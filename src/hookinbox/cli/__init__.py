@@ -99,7 +99,13 @@ def main(argv: list[str] | None = None, *, inbox: Inbox | None = None, prog: str
         for one in many.errors:
             err(f"{prog}: error: {one}")
         return 1
-    except (CommandError, ConfigurationError) as exc:
+    except ConfigurationError as exc:
+        source = ctx.settings_source()
+        if exc.source is None and source:  # a handler that does not import: say which file named it
+            exc = ConfigurationError(exc.message, key=exc.key, source=source)
+        err(f"{prog}: error: {exc}")
+        return 1
+    except CommandError as exc:
         err(f"{prog}: error: {exc}")
         return 1
     except KeyboardInterrupt:

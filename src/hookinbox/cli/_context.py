@@ -118,6 +118,10 @@ class Context:
             self._inbox = Inbox(self.settings())
         return self._inbox
 
+    def settings_source(self) -> str | None:
+        """The file (or source) of the settings in use, once loaded; None before."""
+        return self._inbox.settings.source if self._inbox is not None and self._inbox.settings.endpoints else None
+
     def store_inbox(self) -> Inbox:
         """An inbox for commands that only use the store: the settings file when it loads, else ``--store`` alone.
 
@@ -160,8 +164,10 @@ def redact(url: str) -> str:
 
 
 def reach_store(inbox: Inbox) -> StoreStats:
-    """Open the store and read its counts; CommandError naming the store when that fails."""
-    url = redact(inbox.settings.store)
+    """Open the store and read its counts; CommandError naming the store, its setting and file when that fails."""
+    s = inbox.settings
+    url = redact(s.store)
+    where = f" (hookinbox.store in {s.source})" if s.endpoints and "store" in s.given else ""
     try:
         return inbox.store.stats()
     except ConfigurationError:
@@ -169,8 +175,9 @@ def reach_store(inbox: Inbox) -> StoreStats:
     except ImportError as exc:
         from hookinbox._settings_build import store_driver_problem
 
-        problem = store_driver_problem(inbox.settings.store)
-        raise CommandError(f"store {url}: {problem or exc}") from None
+        problem = store_driver_problem(s.store)
+        raise CommandError(f"store {url}{where}: {problem or exc}") from None
     except Exception as exc:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-        raise CommandError(f"store {url}: unreachable: {type(exc).__name__}{': ' + first if first else ''}") from None
+        detail = f"{type(exc).__name__}{': ' + first if first else ''}"
+        raise CommandError(f"store {url}{where}: unreachable: {detail}") from None
