@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hookinbox.envelope import EventMapping
-from hookinbox.errors import ConfigurationError, SettingsErrors
+from hookinbox.errors import ConfigurationError, SettingsErrors, toml_location
 from hookinbox.presets import Preset, get_preset
 from hookinbox.settings import EndpointSettings, RetryPolicy, Settings
 from hookinbox.units import parse_duration, parse_size
@@ -295,7 +295,7 @@ def build(
     settings = _assemble(walker.walk(data, ""), walker, problems, base_dir, from_file, source)
     errors = _with_variable_hints(problems, walker)
     if errors:
-        errors = [e if e.source else ConfigurationError(e.message, key=e.key, source=source) for e in errors]
+        errors = [e.located(source, toml=from_file) for e in errors]
         if len(errors) == 1:
             raise errors[0]
         raise SettingsErrors(errors, source=source)
@@ -394,7 +394,9 @@ def _assemble(
             endpoints[ep.name] = ep
     if problems.errors:
         return None
-    return Settings(endpoints=endpoints, source=source, given=given, notes=tuple(problems.notes), **opts)
+    return Settings(
+        endpoints=endpoints, source=source, given=given, notes=tuple(problems.notes), from_toml=strict, **opts
+    )
 
 
 def _unknown(name: str, known: list[str]) -> str:
@@ -574,8 +576,9 @@ def _secrets(
     if cx.strict and secret_key in walker.literal:
         env = preset.secret_env if preset else f"{cx.name.upper().replace('-', '_')}_WEBHOOK_SECRET"
         cx.problems.notes.append(
-            f"{cx.source}: {secret_key}: the secret is written in the file; keep it out of version control "
-            f'with {secret_key.rsplit(".", 1)[-1]} = "${{{env}}}" and the variable set in the environment'
+            f"{cx.source}: {toml_location(secret_key)}: the secret is written in the file; keep it out of "
+            f'version control with {secret_key.rsplit(".", 1)[-1]} = "${{{env}}}" and the variable set '
+            "in the environment"
         )
     tolerance = verify.get("tolerance")
     if (

@@ -74,9 +74,7 @@ class HookInbox:
         try:
             inbox.load_handlers()  # import errors in configured handlers surface at start-up
         except ConfigurationError as exc:
-            if exc.source is None:
-                raise ConfigurationError(exc.message, key=exc.key, source=inbox.settings.source) from None
-            raise
+            raise inbox.settings.locate(exc) from None
         app.wsgi_app = WebhookMiddleware(app.wsgi_app, inbox)  # type: ignore[method-assign]
         app.extensions["hookinbox"] = inbox
         if inbox not in self._inboxes:

@@ -1,7 +1,7 @@
 """Settings: one shape from a TOML file, a dict, Django settings or Flask config.
 
 Everything is validated once, at start-up, and every error names the key (and
-the file): ``hookinbox.toml: endpoints.shop.verify.secrets: empty; set
+the file): ``hookinbox.toml: [endpoints.shop.verify] secrets: empty; set
 CIMPLIFY_SECRET``. Unknown keys are errors, so a typo cannot silently turn a
 check off. See ``docs/settings.md`` for the reference.
 """
@@ -104,6 +104,12 @@ class Settings:
     given: frozenset[str] = frozenset()
     #: advice that is not an error (a secret written literally in a file); logged at load, shown by ``check``
     notes: tuple[str, ...] = ()
+    #: read from a TOML file (errors then name keys as the file reads: ``[endpoints.shop] secret``)
+    from_toml: bool = False
+
+    def locate(self, exc: ConfigurationError) -> ConfigurationError:
+        """``exc`` (a handler that does not import, say) naming these settings' file, in its form."""
+        return exc.located(self.source, toml=self.from_toml)
 
     @classmethod
     def from_file(
@@ -241,5 +247,5 @@ def load_settings(
     problem = store_driver_problem(settings.store)
     if problem:  # at start-up, with the extra to install, not as an ImportError at the first delivery
         key = "hookinbox.store" if "store" in settings.given else "store"
-        raise ConfigurationError(problem, key=key, source=settings.source)
+        raise ConfigurationError(problem, key=key, source=settings.source, toml=settings.from_toml)
     return settings

@@ -17,28 +17,28 @@ BAD_FILES = [
         "secret from an unset variable",
         '[endpoints.shop]\npath = "/wh"\npreset = "cimplify"\n'
         '[endpoints.shop.verify]\nsecrets = "${CIMPLIFY_SECRET}"\n',
-        "endpoints.shop.verify.secrets: empty; set CIMPLIFY_SECRET",
+        "[endpoints.shop.verify] secrets: empty; set CIMPLIFY_SECRET",
     ),
     (
         "typo in a global",
         '[hookinbox]\ndedup_tll = "7d"\n' + GOOD_ENDPOINT,
-        "hookinbox.dedup_tll: unknown setting; did you mean 'dedup_ttl'?",
+        "[hookinbox] dedup_tll: unknown setting; did you mean 'dedup_ttl'?",
     ),
     (
         "typo in an endpoint",
         GOOD_ENDPOINT + 'hander = "x:y"\n',
-        "endpoints.shop.hander: unknown setting; did you mean 'handlers'?",
+        "[endpoints.shop] hander: unknown setting; did you mean 'handlers'?",
     ),
     (
         "bad duration",
         '[hookinbox]\nlease = "5 minutes"\n' + GOOD_ENDPOINT,
-        "hookinbox.lease: expected a duration such as '250ms', '30s', '5m', '2h' or '7d', got '5 minutes'",
+        "[hookinbox] lease: expected a duration such as '250ms', '30s', '5m', '2h' or '7d', got '5 minutes'",
     ),
     ("no endpoints", "[hookinbox]\nworkers = 2\n", "endpoints: no endpoints configured; add an [endpoints.NAME] table"),
     (
         "dedup_ttl too short",
         '[hookinbox]\ndedup_ttl = "10m"\n' + GOOD_ENDPOINT,
-        "hookinbox.dedup_ttl: 10m is shorter than Cimplify's retry horizon (36m); a late retry would be handled twice",
+        "[hookinbox] dedup_ttl: 10m is shorter than Cimplify's retry horizon (36m); a late retry would be handled twice",
     ),
     (
         "unknown store scheme",
@@ -64,7 +64,9 @@ def test_serve_refuses_bad_settings_before_listening(tmp_path: Path) -> None:
     (tmp_path / "conf.toml").write_text('[hookinbox]\nworkers = "many"\n' + GOOD_ENDPOINT)
     done = run_cli("serve", "--config", "conf.toml", "--port", "0", cwd=tmp_path)
     assert done.returncode == 1
-    assert done.stderr.strip() == "hookinbox: error: conf.toml: hookinbox.workers: expected a whole number, got 'many'"
+    assert (
+        done.stderr.strip() == "hookinbox: error: conf.toml: [hookinbox] workers: expected a whole number, got 'many'"
+    )
     assert "listening" not in done.stdout
 
 
@@ -120,7 +122,7 @@ def test_check_reports_a_handler_that_does_not_import(tmp_path: Path) -> None:
     done = run_cli("check", cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr.splitlines()[0].startswith(
-        "error: handlers: hookinbox.toml: endpoints.orders.handlers.*: cannot import handler 'no_such_module:fn': "
+        "error: handlers: hookinbox.toml: [endpoints.orders.handlers] \"*\": cannot import handler 'no_such_module:fn': "
         "no module named 'no_such_module'"
     )
     assert done.stderr.splitlines()[-1] == "1 problem"
@@ -132,7 +134,7 @@ def test_check_reports_an_unknown_store(tmp_path: Path) -> None:
     done = run_cli("check", cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr.splitlines()[0] == (
-        "error: settings: hookinbox.toml: hookinbox.store: unknown store URL scheme 'mongodb' "
+        "error: settings: hookinbox.toml: [hookinbox] store: unknown store URL scheme 'mongodb' "
         "(one of mariadb, memory, mysql, postgres, postgresql, redis, rediss, sqlite)"
     )
 

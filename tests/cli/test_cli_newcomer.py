@@ -119,10 +119,10 @@ def test_check_reports_every_settings_mistake_at_once(tmp_path: Path) -> None:
     done = run_cli("check", cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
-        "error: settings: hookinbox.toml: hookinbox.executor: unknown executor 'celry'; did you mean 'celery'? "
+        "error: settings: hookinbox.toml: [hookinbox] executor: unknown executor 'celry'; did you mean 'celery'? "
         "(one of asyncio, auto, celery, rq, thread, threads)",
-        "error: settings: hookinbox.toml: hookinbox.dedup_ttl: 7 has no unit; write it as '7s' (or '7m', '7d', ...)",
-        "error: settings: hookinbox.toml: endpoints.shop.secret: only the prefix 'whsec_': the secret after it is "
+        "error: settings: hookinbox.toml: [hookinbox] dedup_ttl: 7 has no unit; write it as '7s' (or '7m', '7d', ...)",
+        "error: settings: hookinbox.toml: [endpoints.shop] secret: only the prefix 'whsec_': the secret after it is "
         "missing; set STRIPE_SECRET",
         "3 problems",
     ]
@@ -179,7 +179,7 @@ def test_handler_and_store_errors_name_the_setting_and_the_file(tmp_path: Path) 
     served = run_cli("serve", "--port", "0", cwd=tmp_path)
     assert served.returncode == 1
     assert served.stderr.strip() == (
-        "hookinbox: error: hookinbox.toml: endpoints.orders.handlers.*: cannot import handler "
+        'hookinbox: error: hookinbox.toml: [endpoints.orders.handlers] "*": cannot import handler '
         "'no_such_module_q:fn': no module named 'no_such_module_q'"
     )
     write_settings(tmp_path, store="redis://127.0.0.1:1/0")

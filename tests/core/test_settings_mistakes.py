@@ -60,15 +60,15 @@ def test_a_file_with_several_mistakes_reports_every_one_with_file_and_key(tmp_pa
     got = messages(info.value)
     f = str(path)
     assert got == [
-        f"{f}: hookinbox.executor: unknown executor 'celry'; did you mean 'celery'? "
+        f"{f}: [hookinbox] executor: unknown executor 'celry'; did you mean 'celery'? "
         "(one of asyncio, auto, celery, rq, thread, threads)",
-        f"{f}: hookinbox.dedup_ttl: 7 has no unit; write it as '7s' (or '7m', '7d', ...)",
-        f"{f}: hookinbox.workers: expected a whole number, got '²'",
-        f"{f}: endpoints.shop.secret: empty; set NOT_SET_ANYWHERE",
-        f"{f}: endpoints.shop.max_attempts: 5000 is more than 100; with exponential backoff the last retries "
+        f"{f}: [hookinbox] dedup_ttl: 7 has no unit; write it as '7s' (or '7m', '7d', ...)",
+        f"{f}: [hookinbox] workers: expected a whole number, got '²'",
+        f"{f}: [endpoints.shop] secret: empty; set NOT_SET_ANYWHERE",
+        f"{f}: [endpoints.shop] max_attempts: 5000 is more than 100; with exponential backoff the last retries "
         "would wait retry_max_delay each: use a longer retry_max_delay instead",
-        f"{f}: endpoints.pay.hander: unknown setting; did you mean 'handlers'?",
-        f"{f}: endpoints.pay.secret: only the prefix 'whsec_': the secret after it is missing; set STRIPE_NOT_SET",
+        f"{f}: [endpoints.pay] hander: unknown setting; did you mean 'handlers'?",
+        f"{f}: [endpoints.pay] secret: only the prefix 'whsec_': the secret after it is missing; set STRIPE_NOT_SET",
     ]
     assert str(info.value).splitlines()[0] == f"7 problems in {f}:"
     assert isinstance(info.value, ConfigurationError)  # callers catching the one error type still catch it
@@ -105,7 +105,7 @@ def test_the_stripe_whsec_case_of_issue_16_row_2_never_starts(tmp_path: Path) ->
     with pytest.raises(ConfigurationError) as info:
         Settings.from_file(path, env={})
     assert str(info.value) == (
-        f"{path}: endpoints.pay.secret: only the prefix 'whsec_': the secret after it is missing; set STRIPE_SECRET"
+        f"{path}: [endpoints.pay] secret: only the prefix 'whsec_': the secret after it is missing; set STRIPE_SECRET"
     )
     assert Settings.from_file(path, env={"STRIPE_SECRET": "abc"}).endpoints["pay"].path == "/pay"
 
@@ -180,7 +180,7 @@ def test_a_nan_tolerance_in_a_toml_file_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigurationError) as info:
         Settings.from_file(path)
-    assert str(info.value) == f"{path}: endpoints.pay.verify.tolerance: a duration must be a finite number, got nan"
+    assert str(info.value) == f"{path}: [endpoints.pay.verify] tolerance: a duration must be a finite number, got nan"
 
 
 def test_units_refuse_non_finite_and_non_ascii_numbers() -> None:
@@ -200,7 +200,7 @@ def test_bare_numbers_are_refused_in_files_and_seconds_in_python_dicts(tmp_path:
     """`dedup_ttl = 7` in a file is refused (7 what?); a Python dict keeps seconds, as Python timeouts do."""
     body = '[endpoints.s]\npath = "/s"\npreset = "cimplify"\nsecret = "${S}"\n'
     path = write(tmp_path, "[hookinbox]\nlease = 300\n" + body)
-    with pytest.raises(ConfigurationError, match=r"hookinbox.lease: 300 has no unit; write it as '300s'"):
+    with pytest.raises(ConfigurationError, match=r"\[hookinbox\] lease: 300 has no unit; write it as '300s'"):
         Settings.from_file(path, env={"S": "k"})
     path = write(tmp_path, '[hookinbox]\nlease = "300s"\nrecover_after = 0\n' + body)
     assert Settings.from_file(path, env={"S": "k"}).lease == 300.0
@@ -269,7 +269,7 @@ def test_a_literal_secret_in_a_file_gets_a_note_pointing_at_a_variable(tmp_path:
     path = write(tmp_path, '[endpoints.shop]\npath = "/s"\npreset = "cimplify"\nsecret = "hunter2"\n')
     s = Settings.from_file(path)
     assert s.notes == (
-        f"{path}: endpoints.shop.secret: the secret is written in the file; keep it out of version control with "
+        f"{path}: [endpoints.shop] secret: the secret is written in the file; keep it out of version control with "
         'secret = "${CIMPLIFY_WEBHOOK_SECRET}" and the variable set in the environment',
     )
     path = write(tmp_path, '[endpoints.shop]\npath = "/s"\npreset = "cimplify"\nsecret = "${S:-demo}"\n')
@@ -362,3 +362,23 @@ def test_registrations_outlive_an_inbox() -> None:
 def test_verify_errors_are_typed() -> None:
     """AuthenticationFailed is what hookinbox.verify raises; it is a Rejected with status 401."""
     assert issubclass(AuthenticationFailed, Exception) and AuthenticationFailed().status == 401
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        ("hookinbox.dedup_ttl", "[hookinbox] dedup_ttl"),
+        ("endpoints.shop", "[endpoints.shop]"),
+        ("endpoints.shop.secret", "[endpoints.shop] secret"),
+        ("endpoints.shop.verify.tolerance", "[endpoints.shop.verify] tolerance"),
+        ("endpoints.shop.handlers.order.*", '[endpoints.shop.handlers] "order.*"'),
+        ("endpoints", "endpoints"),
+    ],
+)
+def test_keys_from_a_file_read_as_the_file_does(key: str, shown: str) -> None:
+    """In a TOML file's errors the key is shown as table and key; dicts keep the dotted key."""
+    from hookinbox.errors import toml_location
+
+    assert toml_location(key) == shown
+    assert str(ConfigurationError("m", key=key, source="f.toml", toml=True)) == f"f.toml: {shown}: m"
+    assert str(ConfigurationError("m", key=key, source="settings.HOOKINBOX")) == f"settings.HOOKINBOX: {key}: m"

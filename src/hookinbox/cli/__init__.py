@@ -100,9 +100,9 @@ def main(argv: list[str] | None = None, *, inbox: Inbox | None = None, prog: str
             err(f"{prog}: error: {one}")
         return 1
     except ConfigurationError as exc:
-        source = ctx.settings_source()
-        if exc.source is None and source:  # a handler that does not import: say which file named it
-            exc = ConfigurationError(exc.message, key=exc.key, source=source)
+        settings = ctx.loaded_settings()
+        if settings is not None:  # a handler that does not import: say which file named it
+            exc = settings.locate(exc)
         err(f"{prog}: error: {exc}")
         return 1
     except CommandError as exc:

@@ -118,9 +118,9 @@ class Context:
             self._inbox = Inbox(self.settings())
         return self._inbox
 
-    def settings_source(self) -> str | None:
-        """The file (or source) of the settings in use, once loaded; None before."""
-        return self._inbox.settings.source if self._inbox is not None and self._inbox.settings.endpoints else None
+    def loaded_settings(self) -> Settings | None:
+        """The settings in use once loaded (None before, or with a store URL alone)."""
+        return self._inbox.settings if self._inbox is not None and self._inbox.settings.endpoints else None
 
     def store_inbox(self) -> Inbox:
         """An inbox for commands that only use the store: the settings file when it loads, else ``--store`` alone.

@@ -48,9 +48,7 @@ def run(ctx: Context) -> int:
     try:
         inbox.load_handlers()
     except ConfigurationError as exc:
-        if exc.source is None:
-            exc = ConfigurationError(exc.message, key=exc.key, source=s.source)
-        err(f"error: handlers: {exc}")
+        err(f"error: handlers: {s.locate(exc)}")
         problems += 1
     else:
         count = sum(len(refs) for ep in s.endpoints.values() for refs in ep.handlers.values())

@@ -49,9 +49,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     try:
         inbox.load_handlers()
     except ConfigurationError as exc:
-        if exc.source is None:
-            exc = ConfigurationError(exc.message, key=exc.key, source=inbox.settings.source)
-        return [*notes, checks.Error(str(exc), obj="settings.HOOKINBOX", id="hookinbox.E002")]
+        located = inbox.settings.locate(exc)
+        return [*notes, checks.Error(str(located), obj="settings.HOOKINBOX", id="hookinbox.E002")]
     if inbox.settings.store.startswith("django:") and not apps.is_installed("hookinbox.django"):
         return [checks.Error("store django:// needs 'hookinbox.django' in INSTALLED_APPS", id="hookinbox.E003")]
     return notes
