@@ -382,3 +382,20 @@ def test_keys_from_a_file_read_as_the_file_does(key: str, shown: str) -> None:
     assert toml_location(key) == shown
     assert str(ConfigurationError("m", key=key, source="f.toml", toml=True)) == f"f.toml: {shown}: m"
     assert str(ConfigurationError("m", key=key, source="settings.HOOKINBOX")) == f"settings.HOOKINBOX: {key}: m"
+
+
+def test_a_worker_reads_hookinbox_settings_and_warns_on_the_old_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Celery/RQ workers load their settings file through the one loader and the one variable."""
+    from hookinbox.executors import worker
+
+    path = write(tmp_path, '[endpoints.s]\npath = "/s"\npreset = "cimplify"\nsecret = "${S:-k}"\n')
+    monkeypatch.delenv("HOOKINBOX_INBOX", raising=False)
+    monkeypatch.delenv("HOOKINBOX_CONFIG", raising=False)
+    monkeypatch.setenv("HOOKINBOX_SETTINGS", str(path))
+    assert worker._build(None).settings.source == str(path)
+    monkeypatch.delenv("HOOKINBOX_SETTINGS")
+    monkeypatch.setenv("HOOKINBOX_CONFIG", str(path))
+    with pytest.warns(DeprecationWarning, match="HOOKINBOX_CONFIG is deprecated"):
+        assert worker._build(None).settings.source == str(path)

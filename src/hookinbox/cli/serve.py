@@ -119,6 +119,7 @@ def create_app() -> WebhookMiddleware:
     """uvicorn factory (``hookinbox.cli.serve:create_app``): settings from ``$HOOKINBOX_SETTINGS``."""
     setup_logging(os.environ.get("HOOKINBOX_LOG_LEVEL", "info"))
     inbox = Inbox(load_settings(None))
+    inbox.settings.log_notes()
     inbox.load_handlers()
     return build_app(inbox)
 
@@ -136,6 +137,7 @@ def run(ctx: Context) -> int:
     uvicorn = _uvicorn()
     setup_logging(args.log_level)
     inbox = ctx.inbox()
+    inbox.settings.log_notes()  # advice such as a secret written in the file, once, at start-up
     inbox.load_handlers()  # import errors now, not on the first delivery
     reach_store(inbox)  # an unreachable store fails here, with its error, before binding the port
     common: dict[str, Any] = {"log_level": args.log_level, "log_config": None, "timeout_graceful_shutdown": 30}
