@@ -457,7 +457,11 @@ def _endpoint(
         try:
             preset = get_preset(str(raw["preset"]))
         except KeyError as exc:
-            problems.add(str(exc.args[0]), f"{key}.preset")
+            from hookinbox.presets import PRESETS
+
+            close = difflib.get_close_matches(str(raw["preset"]).lower(), list(PRESETS), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.add(f"{exc.args[0]}{hint}", f"{key}.preset")
         else:
             verify.update(preset.verify)
             event.update(preset.event)

@@ -399,3 +399,21 @@ def test_a_worker_reads_hookinbox_settings_and_warns_on_the_old_name(
     monkeypatch.setenv("HOOKINBOX_CONFIG", str(path))
     with pytest.warns(DeprecationWarning, match="HOOKINBOX_CONFIG is deprecated"):
         assert worker._build(None).settings.source == str(path)
+
+
+def test_a_misspelt_preset_or_scheme_gets_a_suggestion() -> None:
+    with pytest.raises(SettingsErrors) as info:
+        Settings.from_dict(
+            {
+                "endpoints": {
+                    "a": {"path": "/a", "preset": "stirpe", "secret": "whsec_k"},
+                    "b": {"path": "/b", "secret": "k", "verify": {"scheme": "githib"}},
+                }
+            },
+            env={},
+        )
+    got = messages(info.value)
+    assert got[0].startswith("<dict>: endpoints.a.preset: unknown preset 'stirpe'") and got[0].endswith(
+        "; did you mean 'stripe'?"
+    )
+    assert got[1].startswith("<dict>: endpoints.b.verify.scheme: unknown scheme 'githib'; did you mean 'github'?")
