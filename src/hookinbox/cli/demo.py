@@ -8,7 +8,6 @@ have run, prints the inbox and exits (or keeps serving with ``--serve``).
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 import tempfile
 import threading
@@ -23,7 +22,7 @@ from hookinbox.cli.send import build_delivery, event_key, post
 from hookinbox.cli.serve import _uvicorn, bind, build_app, setup_logging
 from hookinbox.events import Status
 from hookinbox.inbox import Inbox
-from hookinbox.settings import Settings
+from hookinbox.settings import Settings, load_settings
 
 __all__ = ["add_parser", "example_settings_path", "run"]
 
@@ -61,10 +60,10 @@ def example_settings_path() -> Path:
 def _settings(ctx: Context, tmp: str) -> Settings:
     given = getattr(ctx.args, "config", None)
     path = Path(given) if given else example_settings_path()
-    settings = Settings.from_file(path)
-    add_import_dir(path.resolve().parent)
     store = getattr(ctx.args, "store", None) or "sqlite:///" + str(Path(tmp) / "demo.db")
-    return dataclasses.replace(settings, store=store)
+    settings = load_settings(path, store=store)
+    add_import_dir(path.resolve().parent)
+    return settings
 
 
 def run(ctx: Context) -> int:
