@@ -141,6 +141,7 @@ def _receive(
             return Reply.json(200, answer)
         event_type = mapping.event_type(payload, headers)
         event_id = mapping.event_id(payload, headers, body, event_type)
+        timestamp = mapping.event_timestamp(payload)
     except Rejected as exc:
         log.info("rejected delivery to %s: %s %s", endpoint.name, exc.status, exc.detail)
         inbox.observe("rejected", endpoint.name, exc.code)
@@ -154,7 +155,7 @@ def _receive(
         body=body if endpoint.store_payload else None,
         headers=kept,
         received_at=now,
-        timestamp=mapping.event_timestamp(payload),
+        timestamp=timestamp,
     )
     store = inbox.store
     try:
