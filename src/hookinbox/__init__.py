@@ -7,6 +7,7 @@ and Django.
 
 from __future__ import annotations
 
+from hookinbox import _logsafe
 from hookinbox.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -23,6 +24,8 @@ from hookinbox.presets import PRESETS, Preset
 from hookinbox.settings import EndpointSettings, RetryPolicy, Settings
 
 __version__ = "0.1.0"
+
+_logsafe.install()  # ids and types escaped in every log line
 
 __all__ = [
     "PRESETS",

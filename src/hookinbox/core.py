@@ -39,9 +39,12 @@ from hookinbox.settings import EndpointSettings
 if TYPE_CHECKING:
     from hookinbox.inbox import Inbox
 
-__all__ = ["ACK", "DUPLICATE", "Reply", "precheck", "receive", "reply_for"]
+__all__ = ["ACK", "DUPLICATE", "LOG_BODY_LIMIT", "Reply", "precheck", "receive", "reply_for"]
 
 log = logging.getLogger("hookinbox")
+
+#: With ``log_bodies``, the most of a body that is logged (bytes); the rest is cut with a note.
+LOG_BODY_LIMIT = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,9 +211,16 @@ def _receive(
         return reply_for(QueueFull("the processing queue is full", retry_after=inbox.settings.retry_after))
     log.info("accepted event %s (%s, %s)", event_id, endpoint.name, event_type)
     if inbox.settings.log_bodies:  # opt-in only: these are medical and payment events
-        log.debug("body of event %s (%s): %s", event_id, endpoint.name, body.decode("utf-8", "replace"))
+        log.debug("body of event %s (%s): %s", event_id, endpoint.name, _body_for_log(body))
     inbox.observe("accepted", endpoint.name, event_type)
     return ACK
+
+
+def _body_for_log(body: bytes) -> str:
+    """At most :data:`LOG_BODY_LIMIT` bytes of ``body`` as text (the log filter escapes control characters)."""
+    if len(body) <= LOG_BODY_LIMIT:
+        return body.decode("utf-8", "replace")
+    return body[:LOG_BODY_LIMIT].decode("utf-8", "replace") + f"... ({len(body)} bytes, cut at {LOG_BODY_LIMIT})"
 
 
 def lower_headers_from_asgi(raw: list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...]) -> dict[str, str]:
