@@ -182,14 +182,15 @@ class Batcher(Generic[T, R]):
         self.last_ok = time.monotonic()
         return list(results)
 
-    def health(self, now: float | None = None) -> str | None:
-        """None while writes succeed; else why not (the last write failed, or one is stuck)."""
+    def health(self, now: float | None = None, *, recent: float = float("inf")) -> str | None:
+        """None while writes succeed; else why not: one is stuck past ``timeout``, or the last write
+        failed (at most ``recent`` seconds ago) and none succeeded since."""
         now = time.monotonic() if now is None else now
         busy = self.busy_since
         if busy is not None and now - busy > self.timeout:
             return f"a write has been waiting for {now - busy:.0f} s"
         failure = self.last_failure
-        if failure is not None and failure[0] >= self.last_ok:
+        if failure is not None and failure[0] >= self.last_ok and now - failure[0] <= recent:
             return f"the last write failed {now - failure[0]:.0f} s ago: {failure[1]}"
         return None
 

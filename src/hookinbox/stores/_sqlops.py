@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from hookinbox.events import FINISHED, EventRecord, Status
 from hookinbox.stores import StoreStats
-from hookinbox.stores._sqlschema import Tables
+from hookinbox.stores._sqlschema import UNTIMED, Tables
 
 __all__ = ["SQLOperations", "record_from_row"]
 
@@ -118,6 +118,12 @@ class SQLOperations:
     def _untimed(self) -> Iterator[sa.Connection]:
         """A transaction without the hot-path statement timeout: DDL and retention may take long."""
         with self.engine.begin() as conn:
+            info = conn.connection.info
+            info[UNTIMED] = True  # no client-side read timeout either (stores/_sqlschema.py)
+            dbapi = conn.connection.dbapi_connection
+            read_timeout = getattr(dbapi, "_read_timeout", None)  # PyMySQL's, checked before each read
+            if read_timeout is not None:
+                dbapi._read_timeout = None  # type: ignore[union-attr]
             if self.dialect == "postgresql":
                 conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
                 conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")  # DDL never waits forever
@@ -126,6 +132,9 @@ class SQLOperations:
             try:
                 yield conn
             finally:
+                info.pop(UNTIMED, None)
+                if read_timeout is not None:
+                    dbapi._read_timeout = read_timeout  # type: ignore[union-attr]
                 if self.dialect in ("mysql", "mariadb"):
                     try:
                         conn.exec_driver_sql(f"SET SESSION max_statement_time = {self.statement_timeout:g}")
