@@ -223,27 +223,11 @@ def _body_for_log(body: bytes) -> str:
     return body[:LOG_BODY_LIMIT].decode("utf-8", "replace") + f"... ({len(body)} bytes, cut at {LOG_BODY_LIMIT})"
 
 
-def lower_headers_from_asgi(raw: list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...]) -> dict[str, str]:
-    """ASGI header pairs to a dict with lower-case names (repeated headers joined by ', ')."""
-    out = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
-    if len(out) == len(raw):
-        return out  # no name repeated: the common case, in one pass
-    out = {}
-    for k, v in raw:
-        name = k.decode("latin-1").lower()
-        value = v.decode("latin-1")
-        out[name] = f"{out[name]}, {value}" if name in out else value
-    return out
+def __getattr__(name: str) -> object:
+    """``lower_headers_from_asgi`` and ``lower_headers_from_environ`` moved to :mod:`hookinbox._shell`
+    (the shell toolkit); still importable from here."""
+    if name in ("lower_headers_from_asgi", "lower_headers_from_environ"):
+        from hookinbox import _shell
 
-
-def lower_headers_from_environ(environ: Mapping[str, object]) -> dict[str, str]:
-    """WSGI environ to a dict of lower-case header names."""
-    out: dict[str, str] = {}
-    for k, v in environ.items():
-        if k.startswith("HTTP_"):
-            out[k[5:].replace("_", "-").lower()] = str(v)
-    if environ.get("CONTENT_TYPE"):
-        out["content-type"] = str(environ["CONTENT_TYPE"])
-    if environ.get("CONTENT_LENGTH"):
-        out["content-length"] = str(environ["CONTENT_LENGTH"])
-    return out
+        return getattr(_shell, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
