@@ -133,3 +133,25 @@ def test_a_silently_dead_connection_is_abandoned_and_health_says_so(store_url: t
     finally:
         proxy.stop()
         inbox.close()
+
+
+@pytest.mark.parametrize("store_url", ["postgresql", "mariadb"], indirect=True)
+def test_schema_changes_and_retention_are_not_cut_off_by_the_read_timeout(
+    store_url: tuple[str, dict[str, Any]],
+) -> None:
+    """The client-side read timeout abandons hot-path calls only: a long statement in the untimed
+    transaction (DDL, retention) finishes, and the connection is timed again afterwards."""
+    from hookinbox.stores._sqlschema import WATCHDOG
+    from hookinbox.stores.sql import SQLStore
+
+    url, options = store_url
+    store = SQLStore.from_url(url, **{**options, "statement_timeout": 0.5, "read_timeout": 1.0})
+    sleep = "SELECT pg_sleep(1.5)" if store.dialect == "postgresql" else "SELECT SLEEP(1.5)"
+    try:
+        before = WATCHDOG.abandoned
+        with store._untimed() as conn:
+            conn.exec_driver_sql(sleep)
+        assert WATCHDOG.abandoned == before
+        assert store.health().ok
+    finally:
+        store.close()
