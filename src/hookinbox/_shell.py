@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -234,9 +235,11 @@ def read_wsgi_body(max_body: int, environ: MutableMapping[str, Any], timeout: fl
             if size > max_body:
                 raise too_large(max_body)
             chunks.append(chunk)
-    except TimeoutError:
-        raise BodyTimeout(f"body not received within {timeout:g} s") from None
     except Exception as exc:
+        if sock is not None:  # the rest of the body is never read: nothing for the server to drain
+            _stop_reading(sock)
+        if isinstance(exc, TimeoutError):
+            raise BodyTimeout(f"body not received within {timeout:g} s") from None
         if isinstance(exc, Rejected) or not isinstance(exc, _disconnect_errors()):
             raise
         raise ClientDisconnected("the client went away mid-body") from None
@@ -247,6 +250,16 @@ def read_wsgi_body(max_body: int, environ: MutableMapping[str, Any], timeout: fl
             except OSError:
                 pass
     return b"".join(chunks)
+
+
+def _stop_reading(sock: Any) -> None:
+    """Shut the read side: the reply is still sent, but a keep-alive server (gunicorn gthread) that
+    drains an unread body before the next request finds its end at once instead of waiting on a
+    slow or oversized sender, and closes the connection."""
+    try:
+        sock.shutdown(socket.SHUT_RD)
+    except OSError:
+        pass
 
 
 def _disconnect_errors() -> tuple[type[BaseException], ...]:

@@ -57,19 +57,20 @@ def uvicorn_port(app_dir: Path) -> Iterator[int]:
         yield port
 
 
-@pytest.fixture
-def gunicorn_port(app_dir: Path) -> Iterator[int]:
-    """gunicorn as the Flask example runs it: one sync worker."""
+@pytest.fixture(params=["sync", "gthread"])
+def gunicorn_port(app_dir: Path, request: pytest.FixtureRequest) -> Iterator[int]:
+    """gunicorn with one worker: sync (as the Flask example runs it) and gthread with one thread."""
     require_module("gunicorn")
     port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "--timeout", "30",
-           "--graceful-timeout", "5", "slow_app:wsgi_app"]  # fmt: skip
+    cmd = [sys.executable, "-m", "gunicorn", "-w", "1", "-k", request.param, "--threads", "1",
+           "-b", f"127.0.0.1:{port}", "--timeout", "30", "--graceful-timeout", "5", "slow_app:wsgi_app"]  # fmt: skip
     with server(cmd, app_dir, _env(app_dir), port, app_dir / "server.log"):
         yield port
 
 
-def head(body_length: int | None, body: bytes, *, chunked: bool = False) -> bytes:
-    lines = [f"POST {P.path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
+def head(body_length: int | None, body: bytes, *, chunked: bool = False, close: bool = True) -> bytes:
+    """The request head; without ``close`` the connection is kept alive (a refused one must end anyway)."""
+    lines = [f"POST {P.path} HTTP/1.1", "Host: 127.0.0.1", *(["Connection: close"] if close else [])]
     lines += [f"{k}: {v}" for k, v in P.headers(body).items() if k.lower() != "content-length"]
     lines.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {body_length}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
@@ -101,7 +102,7 @@ def stall(port: int, sent: bytes = b"") -> socket.socket:
     """A client that sends its headers (and ``sent`` of a 500-byte body), then nothing."""
     body = b"{" + b" " * 499
     s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(head(len(body), body) + sent)
+    s.sendall(head(len(body), body, close=False) + sent)
     return s
 
 
