@@ -27,6 +27,7 @@ import logging
 import socket
 import sys
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
@@ -39,6 +40,7 @@ __all__ = [
     "ERROR",
     "ClientDisconnected",
     "LengthRequired",
+    "ReadDeadlines",
     "aguard",
     "check_request",
     "guard",
@@ -158,33 +160,98 @@ def lower_headers_from_environ(environ: Mapping[str, object]) -> dict[str, str]:
 # -- bodies ----------------------------------------------------------------------------------
 
 
-async def read_asgi_body(max_body: int, receive: Receive, timeout: float) -> bytes:
+class ReadDeadlines:
+    """Bounds the body reads of many ASGI requests with one timer per event loop.
+
+    ``asyncio.timeout`` around each read costs a timer (and a heap entry) per
+    request, several microseconds on the hot path; a delivery's body is
+    almost always there at the first ``receive``. Here each read registers its
+    task and deadline in a dict, and one timer per loop (every
+    ``min(1 s, timeout / 4)``, only while reads are in flight) cancels the
+    tasks past their deadline: a read ends within ``timeout`` plus one tick.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.tick = min(1.0, max(timeout / 4, 0.01))
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopDeadlines]
+        self._loops = weakref.WeakKeyDictionary()
+        self._last: _LoopDeadlines | None = None  # the loop of the last read (keeps it alive until the next)
+
+    def _for(self, loop: asyncio.AbstractEventLoop) -> _LoopDeadlines:
+        state = self._last
+        if state is not None and state.loop is loop:  # the common case: one loop serves every request
+            return state
+        state = self._loops.get(loop)
+        if state is None:
+            state = self._loops[loop] = _LoopDeadlines(loop, self.tick)
+        self._last = state
+        return state
+
+
+class _LoopDeadlines:
+    __slots__ = ("expired", "loop", "reading", "tick", "timer")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, tick: float) -> None:
+        self.loop = loop
+        self.tick = tick
+        self.reading: dict[asyncio.Task[Any], float] = {}
+        self.expired: set[asyncio.Task[Any]] = set()
+        self.timer: asyncio.TimerHandle | None = None
+
+    def start(self, task: asyncio.Task[Any], timeout: float) -> None:
+        self.reading[task] = self.loop.time() + timeout
+        if self.timer is None:
+            self.timer = self.loop.call_later(self.tick, self.check)
+
+    def check(self) -> None:
+        now = self.loop.time()
+        for task, deadline in list(self.reading.items()):
+            if deadline <= now:
+                del self.reading[task]
+                self.expired.add(task)
+                task.cancel()
+        self.timer = self.loop.call_later(self.tick, self.check) if self.reading else None
+
+
+async def read_asgi_body(
+    max_body: int, receive: Receive, timeout: float, deadlines: ReadDeadlines | None = None
+) -> bytes:
     """The body from the ASGI stream, all of it (first message included) within ``timeout`` seconds."""
+    task = asyncio.current_task()
+    assert task is not None, "an ASGI app runs in an asyncio task"
+    state = (deadlines or ReadDeadlines(timeout))._for(task.get_loop())
+    state.start(task, timeout)
     try:
-        async with asyncio.timeout(timeout):
-            message = await receive()  # the common case: the whole body in one message
+        message = await receive()  # the common case: the whole body in one message
+        if message["type"] != "http.request":
+            raise ClientDisconnected("the client went away before sending the body")
+        body: bytes = message.get("body", b"")
+        if len(body) > max_body:
+            raise too_large(max_body)
+        if not message.get("more_body", False):
+            return body
+        chunks = [body]
+        size = len(body)
+        while True:
+            message = await receive()
             if message["type"] != "http.request":
-                raise ClientDisconnected("the client went away before sending the body")
-            body: bytes = message.get("body", b"")
-            if len(body) > max_body:
-                raise too_large(max_body)
+                raise ClientDisconnected("the client went away mid-body")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > max_body:
+                raise too_large(max_body)  # stop reading at the limit
+            chunks.append(chunk)
             if not message.get("more_body", False):
-                return body
-            chunks = [body]
-            size = len(body)
-            while True:
-                message = await receive()
-                if message["type"] != "http.request":
-                    raise ClientDisconnected("the client went away mid-body")
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > max_body:
-                    raise too_large(max_body)  # stop reading at the limit
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    return b"".join(chunks)
-    except TimeoutError:
+                return b"".join(chunks)
+    except asyncio.CancelledError:
+        if task not in state.expired:
+            raise
+        state.expired.discard(task)
+        task.uncancel()
         raise BodyTimeout(f"body not received within {timeout:g} s") from None
+    finally:
+        state.reading.pop(task, None)
 
 
 def read_wsgi_body(max_body: int, environ: MutableMapping[str, Any], timeout: float) -> bytes:

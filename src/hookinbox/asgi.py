@@ -26,7 +26,14 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from hookinbox._shell import DISCONNECTED, aguard, check_request, lower_headers_from_asgi, read_asgi_body
+from hookinbox._shell import (
+    DISCONNECTED,
+    ReadDeadlines,
+    answer_error,
+    check_request,
+    lower_headers_from_asgi,
+    read_asgi_body,
+)
 from hookinbox.core import Reply
 from hookinbox.inbox import Inbox
 from hookinbox.settings import EndpointSettings
@@ -75,11 +82,16 @@ class EndpointApp:
     def __init__(self, inbox: Inbox, endpoint: EndpointSettings) -> None:
         self.inbox = inbox
         self.endpoint = endpoint
+        self.timeout = inbox.settings.body_timeout
+        self._deadlines = ReadDeadlines(self.timeout)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return  # a route gets http only; lifespan and websockets are the host app's business
-        reply = await aguard(self.endpoint.name, lambda: self.answer(scope, receive))
+        try:  # the shells' one guard (hookinbox._shell.aguard), inlined: this is the hot path
+            reply = await self.answer(scope, receive)
+        except Exception as exc:
+            reply = answer_error(self.endpoint.name, exc)
         if reply is DISCONNECTED:
             return  # the client went away: nothing was recorded, nobody to answer
         await send({"type": "http.response.start", "status": reply.status, "headers": reply.raw_headers})
@@ -90,7 +102,7 @@ class EndpointApp:
         endpoint = self.endpoint
         headers = lower_headers_from_asgi(scope["headers"])
         check_request(endpoint.max_body, scope["method"], headers.get("content-length"))
-        body = await read_asgi_body(endpoint.max_body, receive, self.inbox.settings.body_timeout)
+        body = await read_asgi_body(endpoint.max_body, receive, self.timeout, self._deadlines)
         return await self.inbox.areceive(endpoint, headers, body)
 
 
@@ -108,7 +120,11 @@ class WebhookMiddleware:
         if kind == "http":
             endpoint = self.inbox.endpoint_for_path(scope["path"])
             if endpoint is not None:
-                await self.handle(endpoint, scope, receive, send)
+                app = self.endpoint_apps.get(endpoint.name)
+                if app is not None and app.endpoint is endpoint:
+                    await app(scope, receive, send)
+                else:
+                    await self.handle(endpoint, scope, receive, send)
                 return
         elif kind == "lifespan" and self.lifespan:
             await self.app(scope, self._lifespan_receive(receive), send)
