@@ -67,3 +67,32 @@ def test_the_guard_maps_refusals_and_never_answers_500(caplog: pytest.LogCapture
     reply = _shell.guard("ep", crash)
     assert (reply.status, dict(reply.headers).get("retry-after")) == (503, "5")
     assert any(r.exc_info for r in caplog.records)
+
+
+def test_asgi_reads_share_one_deadline_timer_and_each_times_out() -> None:
+    """Silent senders (no first message) each get BodyTimeout; a prompt one is read; a cancellation from
+    outside stays a cancellation (not a 408)."""
+    import asyncio
+
+    deadlines = _shell.ReadDeadlines(0.05)
+
+    async def silent() -> dict[str, object]:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def prompt() -> dict[str, object]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def main() -> list[object]:
+        reads = [_shell.read_asgi_body(10, silent, 0.05, deadlines) for _ in range(20)]
+        out = await asyncio.gather(*reads, _shell.read_asgi_body(10, prompt, 0.05, deadlines), return_exceptions=True)
+        outside = asyncio.ensure_future(_shell.read_asgi_body(10, silent, 30, deadlines))
+        await asyncio.sleep(0)
+        outside.cancel()
+        out.append(await asyncio.gather(outside, return_exceptions=True))
+        return out
+
+    out = asyncio.run(main())
+    assert all(isinstance(e, BodyTimeout) for e in out[:20])
+    assert out[20] == b"{}"
+    assert isinstance(out[21][0], asyncio.CancelledError)  # type: ignore[index]
