@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -156,8 +157,9 @@ def create_engine(
         elif backend in ("mysql", "mariadb"):
             connect_args = {
                 "connect_timeout": connect_timeout,
-                "read_timeout": read_timeout,
-                "write_timeout": read_timeout,
+                # whole seconds: mysqlclient takes ints only (PyMySQL either)
+                "read_timeout": max(1, math.ceil(read_timeout)),
+                "write_timeout": max(1, math.ceil(read_timeout)),
                 # lock_wait_timeout bounds metadata locks (DDL), which max_statement_time does not
                 "init_command": f"SET SESSION max_statement_time={statement_timeout:g}, lock_wait_timeout=60",
             }
