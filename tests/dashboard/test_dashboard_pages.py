@@ -219,3 +219,18 @@ def test_asgi_mounted_in_starlette(inbox: Any) -> None:
     assert inbox.store.get("shop", "evt_dead").status.value == "pending"
     no_csrf = urlencode({"endpoint": "shop", "id": "evt_done"}).encode()
     assert asgi_call(app, "POST", "/hookinbox/event/discard", {**ops, "cookie": csrf_cookie}, no_csrf)[0] == 403
+
+
+def test_a_store_that_fails_answers_503_without_its_message(caplog: pytest.LogCaptureFixture) -> None:
+    """A store error is a 503 page naming the error class; its message (maybe a password) is not shown."""
+    from hookinbox.errors import StoreUnavailable
+
+    class Down(MemoryStore):
+        def stats(self) -> Any:
+            raise StoreUnavailable("postgresql://app:hunter2@db/app is unreachable")
+
+    inbox = seeded_inbox()
+    inbox._store = Down()
+    page = open_client(inbox).get("/")
+    assert page.status_code == 503 and "StoreUnavailable" in page.text
+    assert "hunter2" not in page.text and "hunter2" not in caplog.text

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from hookinbox.events import EventRecord, Status
-from hookinbox.stores._query import cursor
+from hookinbox.stores import Store
+from hookinbox.stores._query import Inspectable, cursor
 
 T0 = 1_700_000_000.0
 
@@ -49,6 +50,11 @@ def newest_first(records: list[EventRecord], store_url: Any) -> list[tuple[str, 
     if store_url[0].startswith("redis"):
         return keys(sorted(records, key=lambda r: (r.received_at, f"{r.endpoint}:{r.id}"), reverse=True))
     return keys(sorted(records, key=lambda r: (r.received_at, r.endpoint, r.id), reverse=True))
+
+
+def test_every_store_is_inspectable(store: Any) -> None:
+    """Each built-in store has the dashboard's queries next to the Store protocol."""
+    assert isinstance(store, Store) and isinstance(store, Inspectable)
 
 
 def test_keyset_pages_with_ties(store: Any, store_url: Any) -> None:

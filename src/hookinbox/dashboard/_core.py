@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -26,6 +27,8 @@ from hookinbox.inbox import Inbox
 from hookinbox.stores._query import cursor
 
 __all__ = ["TOKEN_ENV", "Dashboard"]
+
+log = logging.getLogger("hookinbox.dashboard")
 
 #: where the standalone dashboard reads its token when none is passed
 TOKEN_ENV = "HOOKINBOX_DASHBOARD_TOKEN"
@@ -107,7 +110,22 @@ class Dashboard:
     # -- the door ---------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
-        """Answer one request. Static files are public; everything else passes the auth check first."""
+        """Answer one request. Static files are public; everything else passes the auth check first.
+
+        A store that fails (down, timing out) answers 503 with a page saying so; its error is logged by
+        class name only (driver messages may quote a URL with a password, or event data).
+        """
+        try:
+            return self._handle(request)
+        except Exception as exc:
+            log.error("dashboard: %s %s failed (%s)", request.method, request.path, type(exc).__name__)
+            text = f"The dashboard could not answer ({type(exc).__name__}): is the store up? Retry in a moment."
+            return Response.html(503, self.env.get_template("message.html").render(
+                title=self.title, root=request.root, url=lambda p, **q: request.root + p, csrf="",
+                version=__version__, token_mode=False, path=request.path, message=None,
+                heading="Unavailable", text=text))  # fmt: skip
+
+    def _handle(self, request: Request) -> Response:
         path = request.path or "/"
         if path.startswith("/static/") and request.method in ("GET", "HEAD"):
             return self._static_file(path[len("/static/") :])
@@ -264,7 +282,9 @@ class Dashboard:
             "filters": kept,
             "next_cursor": next_cursor,
             "paged": before is not None,
-            "endpoints": sorted(set(self.inbox.endpoints) | set(self.store.stats())),
+            "endpoints": sorted(
+                set(self.inbox.endpoints) | ({filters["endpoint"]} if "endpoint" in filters else set())
+            ),
             "statuses": _STATUSES,
             "since_value": fmt.time_input(filters.get("since")) if "since" in filters else query.get("since", ""),
             "until_value": fmt.time_input(filters.get("until")) if "until" in filters else query.get("until", ""),

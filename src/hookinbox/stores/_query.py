@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from hookinbox.events import EventRecord, Status
 
-__all__ = ["TIMELINE_SERIES", "Cursor", "Filters", "Timeline", "cursor", "empty_timeline"]
+__all__ = ["TIMELINE_SERIES", "Cursor", "Filters", "Inspectable", "Timeline", "cursor", "empty_timeline"]
 
 #: ``(received_at, endpoint, id)`` of the last event of the previous page
 Cursor = tuple[float, str, str]
@@ -24,6 +25,51 @@ Timeline = dict[str, list[int]]
 TIMELINE_SERIES = ("received", "handled", "failed")
 #: the status of an event that counts in each series besides ``received``
 TIMELINE_STATUSES = {Status.DONE.value: "handled", Status.FAILED.value: "failed", Status.DEAD.value: "failed"}
+
+
+@runtime_checkable
+class Inspectable(Protocol):
+    """What the dashboard asks of a store besides :class:`~hookinbox.stores.Store`; every built-in store has it.
+
+    ``list`` takes, besides the :class:`Store` filters, ``before`` (a :data:`Cursor`: keyset paging),
+    ``since``/``until`` (``received_at`` in ``[since, until)``) and ``id_prefix``.
+    """
+
+    def list(
+        self,
+        *,
+        endpoint: str | None = None,
+        status: Status | None = None,
+        type: str | None = None,
+        limit: int = 50,
+        before: Cursor | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        id_prefix: str | None = None,
+    ) -> list[EventRecord]:
+        """Newest first, without bodies, strictly after ``before``."""
+
+    def count(
+        self,
+        *,
+        endpoint: str | None = None,
+        status: Status | None = None,
+        type: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        id_prefix: str | None = None,
+    ) -> int:
+        """How many events :meth:`list` would return without a limit."""
+
+    def timeline(self, since: float, until: float, *, bucket: float = 60.0, endpoint: str | None = None) -> Timeline:
+        """Per ``bucket`` of ``[since, until)``, of the events received in it: received (by ``received_at``),
+        handled (done) and failed (failed or dead), the latter two by the time of their last change."""
+
+    def oldest_pending(self) -> dict[str, float]:
+        """``{endpoint: received_at}`` of the oldest ``pending`` event per endpoint."""
+
+    def discard_dead(self, endpoint: str, event_id: str) -> bool:
+        """Delete a ``dead`` event; False (and nothing deleted) for any other."""
 
 
 def cursor(record: EventRecord) -> Cursor:

@@ -17,6 +17,13 @@ def store() -> Any:
     return DjangoStore("default")
 
 
+def test_is_inspectable(store: Any) -> None:
+    """The Django store has the dashboard's queries."""
+    from hookinbox.stores._query import Inspectable
+
+    assert isinstance(store, Inspectable)
+
+
 def test_keyset_pages_with_ties(store: Any) -> None:
     """Pages after a cursor continue exactly where the last one stopped, ties included."""
     q.test_keyset_pages_with_ties(store, DJANGO)
