@@ -60,6 +60,8 @@ _GLOBAL_KEYS: dict[str, str] = {
     "lease": "duration",
     "sweep_interval": "duration",
     "recover_after": "duration",
+    "heartbeat_interval": "duration",
+    "process_timeout": "duration",
     "drain_timeout": "duration",
     "body_timeout": "duration",
     "retry_after": "int",
@@ -191,6 +193,11 @@ def _assemble(data: Mapping[str, Any], walker: _Walker, source: str, base_dir: P
     given = frozenset(opts)
     if "store" in opts and base_dir is not None:
         opts["store"] = _sqlite_relative_to(opts["store"], base_dir)
+    if opts.get("process_timeout", 30.0) < 2 * opts.get("heartbeat_interval", 5.0):
+        raise ConfigurationError(
+            "must be at least twice heartbeat_interval (one late heartbeat must not declare a process dead)",
+            key=prefix + "process_timeout",
+        )
     if opts.get("max_attempts", 5) < 1:
         raise ConfigurationError("must be at least 1", key=prefix + "max_attempts")
     default_retry = RetryPolicy(

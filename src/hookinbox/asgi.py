@@ -21,9 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from hookinbox import core
 from hookinbox.core import Reply, lower_headers_from_asgi, precheck, reply_for, too_large
-from hookinbox.drive import run_async
 from hookinbox.errors import BodyTimeout, StoreUnavailable
 from hookinbox.inbox import Inbox
 from hookinbox.settings import EndpointSettings
@@ -112,10 +110,7 @@ class WebhookMiddleware:
             if isinstance(body, Reply):
                 reply = body
             else:
-                if self._loop is not asyncio.get_running_loop():
-                    await self._start()
-                executor = self.inbox.async_executor()
-                reply = await run_async(core.receive(self.inbox, endpoint, headers, body, executor))
+                reply = await self.inbox.areceive(endpoint, headers, body)
         except Exception:
             log.exception("unexpected error answering a delivery to %s; answered 503", endpoint.name)
             reply = _ERROR

@@ -5,7 +5,7 @@ this::
 
     reply = precheck(endpoint, method, content_length)      # before reading the body
     ... read at most endpoint.max_body bytes ...            # shell I/O
-    reply = run_sync(receive(inbox, endpoint, headers, body, executor))   # or run_async
+    reply = inbox.receive(endpoint, headers, body)           # or await inbox.areceive(...)
 
 and turns :class:`Reply` into its framework's response. Verification,
 parsing, id derivation, recording, hand-off and the choice of status all live
@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from hookinbox.drive import Call, Flow
+from hookinbox.drive import Call, Flow, store_call
 from hookinbox.envelope import parse_object
 from hookinbox.errors import (
     MalformedPayload,
@@ -37,7 +37,7 @@ from hookinbox.executors import Executor
 from hookinbox.settings import EndpointSettings
 
 if TYPE_CHECKING:
-    from hookinbox.inbox import Inbox
+    from hookinbox.runtime import Runtime
 
 __all__ = ["ACK", "DUPLICATE", "Reply", "precheck", "receive", "reply_for"]
 
@@ -98,7 +98,7 @@ def too_large(endpoint: EndpointSettings) -> Reply:
 
 
 def receive(
-    inbox: Inbox,
+    rt: Runtime,
     endpoint: EndpointSettings,
     headers: Mapping[str, str],
     body: bytes,
@@ -109,7 +109,7 @@ def receive(
     ``headers`` must have lower-cased names. The signature is checked on the
     exact ``body`` before it is parsed. 200 is answered only once the event is
     recorded (and, for a store that is not durable, queued). The time it takes
-    is reported to the inbox's timers as ``ack``.
+    is reported to the runtime's timers as ``ack``.
 
     Calls that do I/O (a durable store, a remote executor) are yielded to the
     driver; the memory store and the in-process executors never block, so
@@ -117,19 +117,19 @@ def receive(
     """
     started = time.perf_counter()
     try:
-        return (yield from _receive(inbox, endpoint, headers, body, executor))
+        return (yield from _receive(rt, endpoint, headers, body, executor))
     finally:
-        inbox.observe_time("ack", endpoint.name, time.perf_counter() - started)
+        rt.observe_time("ack", endpoint.name, time.perf_counter() - started)
 
 
 def _receive(
-    inbox: Inbox,
+    rt: Runtime,
     endpoint: EndpointSettings,
     headers: Mapping[str, str],
     body: bytes,
     executor: Executor,
 ) -> Flow[Reply]:
-    now = inbox.clock()
+    now = rt.clock()
     mapping = endpoint.mapping
     try:
         endpoint.verifier.verify(headers, body, now)
@@ -143,7 +143,7 @@ def _receive(
         event_id = mapping.event_id(payload, headers, body, event_type)
     except Rejected as exc:
         log.info("rejected delivery to %s: %s %s", endpoint.name, exc.status, exc.detail)
-        inbox.observe("rejected", endpoint.name, exc.code)
+        rt.observe("rejected", endpoint.name, exc.code)
         return reply_for(exc)
     sensitive = endpoint.sensitive_headers
     kept = {k: v for k, v in headers.items() if k not in sensitive}
@@ -156,31 +156,28 @@ def _receive(
         received_at=now,
         timestamp=mapping.event_timestamp(payload),
     )
-    store = inbox.store
+    store = rt.store
     try:
-        if store.blocking:
-            new = yield Call(store.record, record, afn=store.arecord, blocking=True)
-        else:
-            new = store.record(record)
+        new = yield from store_call(store, store.record, store.arecord, record)
     except Unavailable as exc:
-        inbox.overload_log.warning(
+        rt.overload_log.warning(
             (endpoint.name, exc.code), "could not record event %s (%s): %s", event_id, endpoint.name, exc.code
         )
-        inbox.observe("rejected", endpoint.name, exc.code)
+        rt.observe("rejected", endpoint.name, exc.code)
         return reply_for(exc)
     except Exception as exc:  # never the message: driver errors may quote the SQL parameters (the body)
-        inbox.overload_log.warning(
+        rt.overload_log.warning(
             (endpoint.name, "store_unavailable"),
             "store unavailable recording event %s (%s): %s",
             event_id,
             endpoint.name,
             type(exc).__name__,
         )
-        inbox.observe("rejected", endpoint.name, "store_unavailable")
-        return reply_for(StoreUnavailable("the event could not be recorded", retry_after=inbox.settings.retry_after))
+        rt.observe("rejected", endpoint.name, "store_unavailable")
+        return reply_for(StoreUnavailable("the event could not be recorded", retry_after=rt.settings.retry_after))
     if not new:
         log.debug("duplicate event %s (%s)", event_id, endpoint.name)
-        inbox.observe("duplicate", endpoint.name, event_type)
+        rt.observe("duplicate", endpoint.name, event_type)
         return DUPLICATE
     event = Event(
         id=event_id,
@@ -200,15 +197,16 @@ def _receive(
     if not queued and not store.durable:
         # Not kept anywhere that survives: forget it so the sender's retry is not a duplicate.
         store.discard(endpoint.name, event_id)
-        inbox.overload_log.warning(
+        rt.overload_log.warning(
             (endpoint.name, "queue_full"), "queue full; refused event %s (%s) with 503", event_id, endpoint.name
         )
-        inbox.observe("rejected", endpoint.name, "queue_full")
-        return reply_for(QueueFull("the processing queue is full", retry_after=inbox.settings.retry_after))
-    log.info("accepted event %s (%s, %s)", event_id, endpoint.name, event_type)
-    if inbox.settings.log_bodies:  # opt-in only: these are medical and payment events
+        rt.observe("rejected", endpoint.name, "queue_full")
+        return reply_for(QueueFull("the processing queue is full", retry_after=rt.settings.retry_after))
+    if log.isEnabledFor(logging.DEBUG):  # per delivery: DEBUG only (counts are in the metrics)
+        log.debug("accepted event %s (%s, %s)", event_id, endpoint.name, event_type)
+    if rt.settings.log_bodies:  # opt-in only: these are medical and payment events
         log.debug("body of event %s (%s): %s", event_id, endpoint.name, body.decode("utf-8", "replace"))
-    inbox.observe("accepted", endpoint.name, event_type)
+    rt.observe("accepted", endpoint.name, event_type)
     return ACK
 
 

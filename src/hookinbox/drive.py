@@ -23,7 +23,7 @@ from concurrent.futures import Executor as PoolExecutor
 from types import FunctionType
 from typing import Any, TypeVar
 
-__all__ = ["Call", "Flow", "run_async", "run_sync"]
+__all__ = ["Call", "Flow", "run_async", "run_sync", "store_call"]
 
 T = TypeVar("T")
 
@@ -133,3 +133,15 @@ async def run_async(flow: Flow[T], pool: PoolExecutor | None = None) -> T:
                 op = flow.send(result)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
+
+
+def store_call(store: Any, fn: Callable[..., Any], afn: Callable[..., Any] | None, *args: Any) -> Flow[Any]:
+    """THE way a flow calls its store.
+
+    A store that never blocks (memory) is called directly: a driver round trip costs more than the
+    call. A blocking one is yielded to the driver, which awaits ``afn`` on an event loop (no thread
+    hop where the store has a real async form) or calls ``fn`` in the current thread.
+    """
+    if not store.blocking:
+        return fn(*args)
+    return (yield Call(fn, *args, afn=afn, blocking=True))

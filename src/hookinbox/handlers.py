@@ -80,5 +80,11 @@ class HandlerRegistry:
             self._cache[key] = out
             return out
 
+    def has_async(self, endpoint: str) -> bool:
+        """True when any handler that may run for ``endpoint`` is ``async def``."""
+        from hookinbox.drive import is_async_callable
+
+        return any(is_async_callable(fn) for ep, _, _, fn in self._entries if ep is None or ep == endpoint)
+
     def __len__(self) -> int:
         return len(self._entries)

@@ -1,36 +1,31 @@
-"""The :class:`Inbox`: settings, store, handlers and executors, in one object."""
+"""The :class:`Inbox`: the public facade over a :class:`~hookinbox.runtime.Runtime` and its executors."""
 
 from __future__ import annotations
 
 import asyncio
 import atexit
-import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hookinbox._throttle import Throttled
+from hookinbox._liveness import Liveness
 from hookinbox.errors import ConfigurationError
 from hookinbox.events import Status
-from hookinbox.executors import Executor
-from hookinbox.handlers import Handler, HandlerRegistry, import_handler
+from hookinbox.executors import Executor, UnitOfWork, make_executor
+from hookinbox.handlers import Handler, HandlerRegistry
+from hookinbox.runtime import Observer, Runtime, Timer
 from hookinbox.settings import EndpointSettings, Settings
-from hookinbox.stores import Store, store_from_url
+from hookinbox.stores import Store
 
 if TYPE_CHECKING:
+    from hookinbox._throttle import Throttled
     from hookinbox.core import Reply
 
 __all__ = ["Inbox"]
 
-log = logging.getLogger("hookinbox")
-
 F = TypeVar("F", bound=Callable[..., Any])
-
-Observer = Callable[[str, str, str], None]
-Timer = Callable[[str, str, float], None]
-
 
 class Inbox:
     """Receives webhooks for the endpoints in its settings.
@@ -41,6 +36,10 @@ class Inbox:
 
     Mount it with :class:`hookinbox.asgi.WebhookMiddleware` or
     :class:`hookinbox.wsgi.WebhookMiddleware` (or the Flask/Django shells).
+
+    ``unit_of_work`` wraps every unit of work an in-process executor runs in
+    its own threads (processing a batch, a sweep): the Django integration
+    passes one that closes stale database connections around it.
     """
 
     def __init__(
@@ -49,22 +48,16 @@ class Inbox:
         *,
         store: Store | None = None,
         clock: Callable[[], float] = time.time,
+        registry: HandlerRegistry | None = None,
+        unit_of_work: UnitOfWork | None = None,
     ) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.endpoints: dict[str, EndpointSettings] = dict(settings.endpoints)
-        self._by_path: dict[str, EndpointSettings] = {ep.path: ep for ep in self.endpoints.values()}
-        self.registry = HandlerRegistry()
-        self._store = store
-        self._store_lock = threading.Lock()
-        self._configured_loaded = False
+        self.runtime = Runtime(settings, store=store, clock=clock, registry=registry)
+        self.liveness = Liveness(self.runtime)
+        self.unit_of_work = unit_of_work
         self._sync_executor: Executor | None = None
         self._async_executor: Executor | None = None
         self._exec_lock = threading.Lock()
-        self._observers: list[Observer] = []
-        self._timers: list[Timer] = []
-        #: refusals under overload (queue full, store down) would repeat once per request: throttled
-        self.overload_log = Throttled(logging.getLogger("hookinbox"))
+        self._atexit = False
 
     # -- construction -----------------------------------------------------------------------
 
@@ -81,6 +74,39 @@ class Inbox:
         if isinstance(settings, Mapping):
             return cls(Settings.from_dict(settings), **kwargs)
         return cls.from_file(settings, **kwargs)
+
+    # -- what the runtime holds -------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.runtime.clock
+
+    @property
+    def endpoints(self) -> dict[str, EndpointSettings]:
+        return self.runtime.endpoints
+
+    @property
+    def registry(self) -> HandlerRegistry:
+        return self.runtime.registry
+
+    @property
+    def store(self) -> Store:
+        return self.runtime.store
+
+    @property
+    def overload_log(self) -> Throttled:
+        return self.runtime.overload_log
+
+    @property
+    def paths(self) -> list[str]:
+        return list(self.runtime.by_path)
+
+    def endpoint_for_path(self, path: str) -> EndpointSettings | None:
+        return self.runtime.endpoint_for_path(path)
 
     # -- handlers ---------------------------------------------------------------------------
 
@@ -108,48 +134,10 @@ class Inbox:
 
     def load_handlers(self) -> None:
         """Import the handlers named in the settings (``module:function``); idempotent."""
-        if self._configured_loaded:
-            return
-        for ep in self.endpoints.values():
-            for pattern, refs in ep.handlers.items():
-                for ref in refs:
-                    fn = import_handler(ref, key=f"endpoints.{ep.name}.handlers.{pattern}")
-                    self.registry.add(fn, pattern, endpoint=ep.name, name=ref)
-        self._configured_loaded = True
+        self.runtime.load_handlers()
 
     def handlers_for(self, endpoint: str, event_type: str) -> list[tuple[str, Handler]]:
-        if not self._configured_loaded:
-            self.load_handlers()
-        return self.registry.match(endpoint, event_type)
-
-    # -- routing and store ------------------------------------------------------------------
-
-    def endpoint_for_path(self, path: str) -> EndpointSettings | None:
-        ep = self._by_path.get(path)
-        if ep is None and len(path) > 1 and path.endswith("/"):
-            ep = self._by_path.get(path.rstrip("/"))
-        return ep
-
-    @property
-    def paths(self) -> list[str]:
-        return list(self._by_path)
-
-    @property
-    def store(self) -> Store:
-        store = self._store
-        if store is None:
-            with self._store_lock:
-                if self._store is None:
-                    s = self.settings
-                    self._store = store_from_url(
-                        s.store,
-                        dedup_ttl=s.dedup_ttl,
-                        max_events=s.max_events,
-                        clock=self.clock,
-                        **s.store_options,
-                    )
-                store = self._store
-        return store
+        return self.runtime.handlers_for(endpoint, event_type)
 
     # -- executors --------------------------------------------------------------------------
 
@@ -159,8 +147,10 @@ class Inbox:
         if ex is None:
             with self._exec_lock:
                 if self._sync_executor is None:
-                    self._sync_executor = self._make_executor(asynchronous=False)
-                    atexit.register(self.shutdown)
+                    self._sync_executor = self._build_executor(asynchronous=False)
+                    if not self._atexit:
+                        atexit.register(self.shutdown)
+                        self._atexit = True
                 ex = self._sync_executor
         return ex
 
@@ -170,84 +160,52 @@ class Inbox:
         if ex is None:
             with self._exec_lock:
                 if self._async_executor is None:
-                    self._async_executor = self._make_executor(asynchronous=True)
+                    self._async_executor = self._build_executor(asynchronous=True)
                 ex = self._async_executor
         return ex
 
-    def _make_executor(self, *, asynchronous: bool) -> Executor:
-        s = self.settings
-        kind = s.executor
-        if kind == "auto":
-            kind = "asyncio" if asynchronous else "thread"
-        if kind in ("thread", "threads"):
-            from hookinbox.executors.threads import ThreadExecutor
-
-            return ThreadExecutor(self, workers=s.workers, queue_size=s.queue_size)
-        if kind == "asyncio":
-            if not asynchronous:
-                raise ConfigurationError(
-                    "executor 'asyncio' needs an ASGI host; use 'thread'", key="hookinbox.executor"
-                )
-            from hookinbox.executors.aio import AsyncioExecutor
-
-            return AsyncioExecutor(self, workers=s.workers, queue_size=s.queue_size)
-        from hookinbox.executors import _REMOTE, remote_executor
-
-        if kind in _REMOTE and not self.store.durable:
-            raise ConfigurationError(
-                f"executor {kind!r} runs handlers in other processes, which cannot see a memory store; "
-                "use sqlite, postgresql, mysql or redis",
-                key="hookinbox.store",
-            )
-        return remote_executor(kind, self)
+    def _build_executor(self, *, asynchronous: bool) -> Executor:
+        return make_executor(
+            self.runtime, self.liveness, asynchronous=asynchronous, unit_of_work=self.unit_of_work
+        )
 
     async def astartup(self) -> None:
-        """Start the asyncio executor on the running loop and recover due events (ASGI lifespan startup)."""
+        """Start the executor on the running loop and recover due events (ASGI lifespan startup)."""
         self.load_handlers()
-        ex = self.async_executor()
-        start = getattr(ex, "start", None)
-        if start is not None:
-            result = start()
-            if asyncio.iscoroutine(result):
-                await result
+        await self.async_executor().astart()
 
     async def ashutdown(self, timeout: float | None = None) -> bool:
-        """Drain the asyncio executor for up to ``drain_timeout`` (ASGI lifespan shutdown)."""
+        """Drain the executor for up to ``drain_timeout`` (ASGI lifespan shutdown)."""
         ex = self._async_executor
         if ex is None:
             return True
-        stop = getattr(ex, "shutdown", None)
-        ok = True
-        if stop is not None:
-            result = stop(self.settings.drain_timeout if timeout is None else timeout)
-            ok = bool(await result) if asyncio.iscoroutine(result) else bool(result)
+        ok = await ex.astop(self.settings.drain_timeout if timeout is None else timeout)
         self._async_executor = None
+        if self._sync_executor is None:
+            await asyncio.to_thread(self.liveness.stop)
         return ok
 
     def startup(self) -> None:
         """Start the thread executor (and its sweeper, which recovers due events)."""
         self.load_handlers()
-        ex = self.sync_executor()
-        start = getattr(ex, "start", None)
-        if start is not None:
-            start()
+        self.sync_executor().start()
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """Stop the thread executor, draining for up to ``drain_timeout``."""
         ex = self._sync_executor
         if ex is None:
             return True
-        stop = getattr(ex, "shutdown", None)
-        ok = bool(stop(self.settings.drain_timeout if timeout is None else timeout)) if stop is not None else True
+        ok = ex.stop(self.settings.drain_timeout if timeout is None else timeout)
         self._sync_executor = None
+        if self._async_executor is None:
+            self.liveness.stop()
         return ok
 
     def close(self) -> None:
         """Shut the sync executor down and release the store's connections."""
         self.shutdown()
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        self.liveness.stop()
+        self.runtime.close_store()
 
     # -- receiving (what the shells call) ---------------------------------------------------
 
@@ -259,7 +217,7 @@ class Inbox:
         from hookinbox import core
         from hookinbox.drive import run_sync
 
-        return run_sync(core.receive(self, endpoint, headers, body, self.sync_executor()))
+        return run_sync(core.receive(self.runtime, endpoint, headers, body, self.sync_executor()))
 
     async def areceive(self, endpoint: EndpointSettings, headers: Mapping[str, str], body: bytes) -> Reply:
         """:meth:`receive` on the running event loop (ASGI); starts the executor on this loop if needed."""
@@ -267,9 +225,9 @@ class Inbox:
         from hookinbox.drive import run_async
 
         ex = self.async_executor()
-        if getattr(ex, "loop", None) is not asyncio.get_running_loop() and hasattr(ex, "start"):
+        if not ex.running_here():
             await self.astartup()
-        return await run_async(core.receive(self, endpoint, headers, body, ex))
+        return await run_async(core.receive(self.runtime, endpoint, headers, body, ex))
 
     # -- operations -------------------------------------------------------------------------
 
@@ -278,10 +236,11 @@ class Inbox:
 
         The running executor (or the next process's sweeper) picks it up.
         """
-        records = [self.store.get(endpoint, event_id)] if endpoint else self.store.find(event_id)
+        store = self.store
+        records = [store.get(endpoint, event_id)] if endpoint else store.find(event_id)
         n = 0
         for rec in records:
-            if rec is not None and self.store.replay(rec.endpoint, rec.id, self.clock()):
+            if rec is not None and store.replay(rec.endpoint, rec.id, self.clock()):
                 n += 1
                 self._kick(rec.endpoint, rec.id)
         return n
@@ -289,8 +248,9 @@ class Inbox:
     def replay_dead(self, endpoint: str | None = None, limit: int = 10_000) -> int:
         """Replay every dead event (of one endpoint, or all)."""
         n = 0
-        for rec in self.store.list(endpoint=endpoint, status=Status.DEAD, limit=limit):
-            if self.store.replay(rec.endpoint, rec.id, self.clock()):
+        store = self.store
+        for rec in store.list(endpoint=endpoint, status=Status.DEAD, limit=limit):
+            if store.replay(rec.endpoint, rec.id, self.clock()):
                 n += 1
                 self._kick(rec.endpoint, rec.id)
         return n
@@ -309,15 +269,10 @@ class Inbox:
         For scripts, cron jobs and tests: it does what the sweeper does,
         synchronously.
         """
-        from hookinbox.drive import run_sync
-        from hookinbox.processing import process
+        from hookinbox.processing import process_due
 
         self.load_handlers()
-        counts: dict[str, int] = {}
-        for endpoint, event_id in self.store.due(self.clock(), recover_after, limit):
-            outcome = run_sync(process(self, endpoint, event_id))
-            counts[outcome] = counts.get(outcome, 0) + 1
-        return counts
+        return process_due(self.runtime, recover_after=recover_after, limit=limit)
 
     # -- observation ------------------------------------------------------------------------
 
@@ -327,25 +282,17 @@ class Inbox:
         ``detail`` is the event type, or the rejection code. Used by the
         metrics integration; must be fast and must not raise.
         """
-        self._observers.append(fn)
+        self.runtime.sink.observers.append(fn)
 
     def observe(self, what: str, endpoint: str, detail: str) -> None:
-        for fn in self._observers:
-            try:
-                fn(what, endpoint, detail)
-            except Exception:  # an observer must never break the request
-                log.debug("observer failed", exc_info=True)
+        self.runtime.observe(what, endpoint, detail)
 
     def add_timer(self, fn: Timer) -> None:
         """Call ``fn(what, endpoint, seconds)`` with latencies: ``ack`` (verify to reply) and ``handler``.
 
         Same rules as :meth:`add_observer`: fast, never raising.
         """
-        self._timers.append(fn)
+        self.runtime.sink.timers.append(fn)
 
     def observe_time(self, what: str, endpoint: str, seconds: float) -> None:
-        for fn in self._timers:
-            try:
-                fn(what, endpoint, seconds)
-            except Exception:
-                log.debug("timer failed", exc_info=True)
+        self.runtime.observe_time(what, endpoint, seconds)

@@ -65,6 +65,28 @@ class InboxMetrics:
             buckets=HANDLER_BUCKETS,
         )
 
+        self.processes = prom.Gauge(
+            "live_processes",
+            "Processes whose heartbeat is recent (durable stores; read from the store at each scrape)",
+            namespace=namespace,
+            registry=reg,
+        )
+
+    def watch_processes(self, inbox: Inbox) -> None:
+        """Make the ``live_processes`` gauge count ``inbox``'s store's live processes at each scrape."""
+        rt = inbox.runtime
+
+        def live() -> float:
+            if not rt.store_built or not rt.store.durable:
+                return 1.0 if inbox.liveness.can_claim else 0.0  # the memory store: this process alone
+            try:
+                horizon = rt.clock() - rt.settings.process_timeout
+                return float(sum(1 for p in rt.store.processes() if p.last_heartbeat >= horizon))
+            except Exception:
+                return float("nan")  # the store did not answer: unknown, not zero
+
+        self.processes.set_function(live)
+
     def observe(self, what: str, endpoint: str, detail: str) -> None:
         if what == "rejected":
             self.rejected.labels(endpoint, detail).inc()
@@ -88,6 +110,7 @@ def install(inbox: Inbox, registry: Any = None, *, namespace: str = "hookinbox")
     m = InboxMetrics(registry, namespace=namespace)
     inbox.add_observer(m.observe)
     inbox.add_timer(m.time)
+    m.watch_processes(inbox)
     return m
 
 

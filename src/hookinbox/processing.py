@@ -1,7 +1,15 @@
-"""Processing one accepted event: claim, run its handlers, settle.
+"""Processing accepted events: claim, run their handlers, settle; sweep for due events; retention.
 
-Written once as a sans-IO flow (see :mod:`hookinbox.drive`), run by every
-executor: asyncio tasks, threads, Celery and RQ workers.
+Written once as sans-IO flows (see :mod:`hookinbox.drive`) over a
+:class:`~hookinbox.runtime.Runtime`, run by every executor: asyncio tasks,
+worker threads, Celery and RQ workers, :meth:`Inbox.process_due`.
+
+:func:`process_batch` is the unit: the events a worker took from its queue in
+one wake-up are claimed in ONE store call, their handlers run one event after
+the other, and their outcomes are settled in ONE store call. :func:`process`
+is a batch of one. Store calls go through :func:`store_call`, the one place
+that decides between calling a non-blocking store directly and yielding the
+call to the driver.
 """
 
 from __future__ import annotations
@@ -11,17 +19,46 @@ import random
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from hookinbox.drive import Call, Flow, is_async_callable
+from hookinbox.drive import Call, Flow, is_async_callable, run_sync, store_call
 from hookinbox.events import Event, EventRecord, Status
+from hookinbox.runtime import Runtime
+from hookinbox.stores import Store
+from hookinbox.stores._batched import Settle
 
-if TYPE_CHECKING:
-    from hookinbox.inbox import Inbox
-
-__all__ = ["maintain", "process", "release", "sweep"]
+__all__ = ["SweepPolicy", "maintain", "process", "process_batch", "process_due", "release", "sweep"]
 
 log = logging.getLogger("hookinbox.processing")
+
+#: retention (dropping old bodies, purging finished keys) runs at most this often per process
+MAINTENANCE_INTERVAL = 600.0
+
+Item = tuple[str, str, "Event | None"]
+
+_NOT_STARTED = "not started: the process was shutting down; released"
+
+
+@dataclass(frozen=True)
+class SweepPolicy:
+    """How every sweeper (thread and asyncio executors, Celery/RQ workers) looks for due events.
+
+    A sweep reads at most ``page`` due keys. When it finds a full page it goes on at once (a backlog
+    drains at the store's speed, not at ``page`` per ``interval``); otherwise it sleeps ``interval``.
+    ``recover_after`` is how long a ``pending`` event waits before a sweeper takes it (the process that
+    recorded it is about to); events this process deferred itself are queued again without waiting.
+    """
+
+    interval: float
+    recover_after: float
+    page: int = 500
+    maintenance_interval: float = MAINTENANCE_INTERVAL
+
+    @classmethod
+    def from_runtime(cls, rt: Runtime) -> SweepPolicy:
+        s = rt.settings
+        return cls(interval=s.sweep_interval, recover_after=s.recover_after)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -35,61 +72,78 @@ def _ids(endpoint: str, event_id: str) -> dict[str, str]:
     return {"endpoint": endpoint, "event_id": event_id}
 
 
-def process(inbox: Inbox, endpoint: str, event_id: str, event: Event | None = None) -> Flow[str]:
-    """Claim the event and run its handlers; returns the outcome (``done``, ``retry``, ``dead``, ``skipped``).
+def process(rt: Runtime, endpoint: str, event_id: str, event: Event | None = None) -> Flow[str]:
+    """Claim one event and run its handlers; the outcome (``done``, ``retry``, ``dead``, ``skipped``)."""
+    outcomes = yield from process_batch(rt, [(endpoint, event_id, event)])
+    return outcomes[0]
 
-    Handler exceptions never escape: they are logged with the event id and
-    turned into a retry (or ``dead`` after ``max_attempts``). Handlers that
-    succeeded are noted, so that a retry runs only the ones that failed.
-    Sync handlers are marked blocking, so the async driver runs them in a
-    thread and never on the event loop.
+
+def process_batch(rt: Runtime, items: Sequence[Item], go_on: Callable[[], bool] | None = None) -> Flow[list[str]]:
+    """Claim ``items`` in one store call, run each one's handlers, settle all in one store call.
+
+    Handler exceptions never escape: they are logged with the event id and turned into a retry (or
+    ``dead`` after ``max_attempts``). Handlers that succeeded are noted, so that a retry runs only the
+    ones that failed. Sync handlers are marked blocking, so the async driver runs them in a thread
+    and never on the event loop. Claims carry this process's id (heartbeats): if it dies, any live
+    process gives its claims back after ``process_timeout``. ``go_on`` is asked before each event
+    after the first: when it says no (shutdown past its deadline), the events whose handlers did not
+    start are given back, due at once (``released``).
     """
-    store = inbox.store
-    ep = inbox.endpoints.get(endpoint)
-    now = inbox.clock()
-    record: EventRecord | None
-    afail = getattr(store, "afail", None)  # like aclaim/acomplete: settle on the loop where the store can
-    if store.blocking:
-        aclaim = getattr(store, "aclaim", None)  # an async client avoids the thread hop on the loop
-        record = yield Call(store.claim, endpoint, event_id, now, inbox.settings.lease, afn=aclaim, blocking=True)
-    else:  # the memory store never blocks: a direct call costs less than a driver round trip
-        record = store.claim(endpoint, event_id, now, inbox.settings.lease)
-    if record is None:
-        return "skipped"  # already done, or another worker holds it
+    store = rt.store
+    now = rt.clock()
+    lease, owner = rt.settings.lease, rt.owner
+    claimed: list[EventRecord | None]
+    if len(items) == 1:  # one event (async handlers on the loop): the store's group-committed claim
+        ep, eid, _ = items[0]
+        claimed = [(yield from store_call(store, store.claim, store.aclaim, ep, eid, now, lease, owner))]
+    else:
+        keys = [(ep, eid) for ep, eid, _ in items]
+        claimed = yield from store_call(store, store.claim_many, store.aclaim_many, keys, now, lease, owner)
+    outcomes: list[str] = []
+    settles: list[Settle] = []
+    for (_, _, event), record in zip(items, claimed, strict=True):
+        if record is None:
+            outcomes.append("skipped")  # already done, or another worker holds it
+            continue
+        if go_on is not None and outcomes and not go_on():
+            outcomes.append("released")
+            settles.append((record.endpoint, record.id, Status.FAILED, rt.clock(), rt.clock(), _NOT_STARTED))
+            continue
+        started = rt.clock()
+        outcome, settle = yield from _run_handlers(rt, record, event)
+        outcomes.append(outcome)
+        settles.append(settle)
+        _report(rt, record, outcome, settle, started)
+    if len(settles) == 1:
+        yield from _settle_one(store, settles[0])
+    elif settles:
+        yield from store_call(store, store.settle_many, store.asettle_many, settles)
+    return outcomes
+
+
+def _settle_one(store: Store, settle: Settle) -> Flow[None]:
+    endpoint, event_id, status, now, retry_at, error = settle
+    if status is Status.DONE:
+        yield from store_call(store, store.complete, store.acomplete, endpoint, event_id, now)
+    else:
+        yield from store_call(store, store.fail, store.afail, endpoint, event_id, now, error or "", retry_at)
+
+
+def _run_handlers(rt: Runtime, record: EventRecord, event: Event | None) -> Flow[tuple[str, Settle]]:
+    endpoint, event_id = record.endpoint, record.id
+    ep = rt.endpoints.get(endpoint)
     if ep is None:
-        yield Call(
-            store.fail,
-            endpoint,
-            event_id,
-            now,
-            f"endpoint {endpoint!r} is not configured",
-            None,
-            afn=afail,
-            blocking=store.blocking,
-        )
-        log.error("event %s of unknown endpoint %r marked dead", event_id, endpoint, extra=_ids(endpoint, event_id))
-        inbox.observe("dead", endpoint, record.type)
-        return "dead"
+        return "dead", (endpoint, event_id, Status.DEAD, rt.clock(), None, f"endpoint {endpoint!r} is not configured")
     try:
         if event is None:
             event = Event.from_record(record, ep.mapping.data)
         event.attempt = record.attempts
     except Exception as exc:  # a stored body that no longer parses: nothing to retry
-        yield Call(
-            store.fail, endpoint, event_id, inbox.clock(), _error_text(exc), None, afn=afail, blocking=store.blocking
-        )
-        log.error(
-            "event %s (%s) could not be rebuilt from the store: %s",
-            event_id,
-            endpoint,
-            type(exc).__name__,
-            extra=_ids(endpoint, event_id),
-        )
-        inbox.observe("dead", endpoint, record.type)
-        return "dead"
-    handlers = inbox.handlers_for(endpoint, record.type)
+        return "dead", (endpoint, event_id, Status.DEAD, rt.clock(), None, _error_text(exc))
+    handlers = rt.handlers_for(endpoint, record.type)
     todo = [(name, fn) for name, fn in handlers if name not in record.handlers_done]
     errors: list[str] = []
+    store = rt.store
     for name, fn in todo:
         started = time.perf_counter()
         try:
@@ -107,84 +161,123 @@ def process(inbox: Inbox, endpoint: str, event_id: str, event: Event | None = No
             )
             continue
         finally:
-            inbox.observe_time("handler", endpoint, time.perf_counter() - started)
+            rt.observe_time("handler", endpoint, time.perf_counter() - started)
         if len(handlers) > 1:
-            yield Call(store.handler_done, endpoint, event_id, name, blocking=store.blocking)
-    now = inbox.clock()
+            yield from store_call(store, store.handler_done, None, endpoint, event_id, name)
+    now = rt.clock()
     if not errors:
-        if store.blocking:
-            yield Call(store.complete, endpoint, event_id, now, afn=getattr(store, "acomplete", None), blocking=True)
-        else:
-            store.complete(endpoint, event_id, now)
+        return "done", (endpoint, event_id, Status.DONE, now, None, None)
+    delay = ep.retry.next_delay(record.attempts, random.random())
+    error = "\n".join(errors)[:4000]
+    if delay is None:
+        return "dead", (endpoint, event_id, Status.DEAD, now, None, error)
+    return "retry", (endpoint, event_id, Status.FAILED, now, now + delay, error)
+
+
+def _report(rt: Runtime, record: EventRecord, outcome: str, settle: Settle, started: float) -> None:
+    endpoint, event_id = record.endpoint, record.id
+    if outcome == "done":
         if log.isEnabledFor(logging.DEBUG):  # once per event: skip building the extra dict when nobody listens
             log.debug("event %s (%s) done", event_id, endpoint, extra=_ids(endpoint, event_id))
-        inbox.observe("done", endpoint, record.type)
-        return "done"
-    delay = ep.retry.next_delay(record.attempts, random.random())
-    retry_at = None if delay is None else now + delay
-    error = "\n".join(errors)[:4000]
-    yield Call(store.fail, endpoint, event_id, now, error, retry_at, afn=afail, blocking=store.blocking)
-    if retry_at is None:
-        log.error(
-            "event %s (%s, %s) is dead after %d attempts",
+        rt.observe("done", endpoint, record.type)
+    elif outcome == "retry":
+        retry_at = settle[4] or started
+        log.info(
+            "event %s (%s) will be retried in %.3f s",
             event_id,
             endpoint,
-            record.type,
-            record.attempts,
+            retry_at - settle[3],
             extra=_ids(endpoint, event_id),
         )
-        inbox.observe("dead", endpoint, record.type)
-        return "dead"
-    log.info(
-        "event %s (%s) will be retried in %.3f s", event_id, endpoint, retry_at - now, extra=_ids(endpoint, event_id)
-    )
-    inbox.observe("retried", endpoint, record.type)
-    return "retry"
+        rt.observe("retried", endpoint, record.type)
+    else:
+        if endpoint not in rt.endpoints:
+            log.error("event %s of unknown endpoint %r marked dead", event_id, endpoint, extra=_ids(endpoint, event_id))
+        else:
+            log.error(
+                "event %s (%s, %s) is dead after %d attempt(s): %s",
+                event_id,
+                endpoint,
+                record.type,
+                record.attempts,
+                (settle[5] or "").splitlines()[0][:200] if settle[5] else "",
+                extra=_ids(endpoint, event_id),
+            )
+        rt.observe("dead", endpoint, record.type)
 
 
-def release(inbox: Inbox, endpoint: str, event_id: str) -> Flow[None]:
+def release(rt: Runtime, endpoint: str, event_id: str) -> Flow[None]:
     """Give back a claimed event whose handlers were interrupted (shutdown): due again now.
 
     Only for handlers that really stopped (a cancelled coroutine); a sync
     handler still running in a thread keeps its lease instead.
     """
-    store = inbox.store
-    now = inbox.clock()
-    rec: EventRecord | None = yield Call(store.get, endpoint, event_id, blocking=store.blocking)
+    store = rt.store
+    now = rt.clock()
+    rec: EventRecord | None = yield from store_call(store, store.get, None, endpoint, event_id)
     if rec is not None and rec.status is Status.PROCESSING:
-        afail = getattr(store, "afail", None)
-        yield Call(
-            store.fail, endpoint, event_id, now, "interrupted by shutdown", now, afn=afail, blocking=store.blocking
-        )
+        yield from _settle_one(store, (endpoint, event_id, Status.FAILED, now, now, "interrupted by shutdown"))
         log.info("event %s (%s) interrupted by shutdown; released", event_id, endpoint, extra=_ids(endpoint, event_id))
 
 
-def sweep(inbox: Inbox, submit: Callable[[str, str], bool], *, recover_after: float, limit: int = 500) -> Flow[int]:
-    """Find events due now (new but never picked up, failed and due, or abandoned) and submit them.
+def sweep(rt: Runtime, submit: Callable[[str, str], bool], *, recover_after: float, limit: int = 500) -> Flow[int]:
+    """Find up to ``limit`` events due now and submit them; returns how many keys were found.
 
-    Stops at the first refusal (queue full): the rest stay due for the next sweep.
+    Due: new but never picked up (older than ``recover_after``), failed and due, or abandoned (lease
+    expired). Stops at the first refusal (queue full): the rest stay due. Before looking, claims of
+    processes whose heartbeat stopped (see :mod:`hookinbox._liveness`) are released, so they are due.
     """
-    store = inbox.store
-    keys: Sequence[tuple[str, str]] = yield Call(
-        store.due, inbox.clock(), recover_after, limit, blocking=store.blocking
-    )
+    store = rt.store
+    now = rt.clock()
+    if store.durable:
+        pruned = yield from store_call(store, store.release_dead, None, now, rt.settings.process_timeout)
+        for info, keys in pruned:
+            log.warning(
+                "process %s (%s pid %d, %s) presumed dead: no heartbeat for %.0f s; released %d event(s) it held",
+                info.id,
+                info.host,
+                info.pid,
+                info.kind,
+                now - info.last_heartbeat,
+                len(keys),
+            )
+            for endpoint, _ in keys:
+                rt.observe("released", endpoint, info.id)
+    due: Sequence[tuple[str, str]] = yield from store_call(store, store.due, None, now, recover_after, limit)
     n = 0
-    for endpoint, event_id in keys:
+    for endpoint, event_id in due:
         if not submit(endpoint, event_id):
             break
         n += 1
     if n:
-        log.info("recovered %d due event(s)", n)
+        log.debug("sweep: %d due event(s) queued", n)
     return n
 
 
-def maintain(inbox: Inbox) -> Flow[Any]:
+def process_due(rt: Runtime, *, recover_after: float = 0.0, limit: int = 1000, batch: int = 100) -> dict[str, int]:
+    """Process due events in the calling thread, ``batch`` per claim; outcome counts (scripts, workers)."""
+    counts: dict[str, int] = {}
+    found: list[tuple[str, str]] = []
+
+    def collect(endpoint: str, event_id: str) -> bool:
+        found.append((endpoint, event_id))
+        return True
+
+    run_sync(sweep(rt, collect, recover_after=recover_after, limit=limit))
+    for start in range(0, len(found), batch):
+        chunk = [(ep, eid, None) for ep, eid in found[start : start + batch]]
+        for outcome in run_sync(process_batch(rt, chunk)):
+            counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+def maintain(rt: Runtime) -> Flow[Any]:
     """Retention: drop bodies of finished events past ``retention``; forget done keys past ``dedup_ttl``."""
-    store = inbox.store
-    now = inbox.clock()
-    s = inbox.settings
-    dropped = yield Call(store.drop_bodies, now - s.retention, blocking=store.blocking)
-    purged = yield Call(store.purge, now - max(s.dedup_ttl, s.retention), (Status.DONE,), blocking=store.blocking)
+    store = rt.store
+    now = rt.clock()
+    s = rt.settings
+    dropped = yield from store_call(store, store.drop_bodies, None, now - s.retention)
+    purged = yield from store_call(store, store.purge, None, now - max(s.dedup_ttl, s.retention), (Status.DONE,))
     if dropped or purged:
         log.info("retention: dropped %s bodies, purged %s finished events", dropped, purged)
 

@@ -76,6 +76,11 @@ class Settings:
     lease: float = 300.0
     sweep_interval: float = 5.0
     recover_after: float = 30.0
+    #: how often a process that claims events records that it is alive (durable stores)
+    heartbeat_interval: float = 5.0
+    #: a process silent for longer is presumed dead and its claims are given back (``lease`` stays the
+    #: longest one handler may run in a live process)
+    process_timeout: float = 30.0
     drain_timeout: float = 10.0
     body_timeout: float = 10.0
     retry_after: int = 5

@@ -22,8 +22,7 @@ from typing import Any
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_input_stream
 
-from hookinbox.core import Reply, lower_headers_from_environ, precheck, receive, reply_for, too_large
-from hookinbox.drive import run_sync
+from hookinbox.core import Reply, lower_headers_from_environ, precheck, reply_for, too_large
 from hookinbox.errors import MalformedPayload, Rejected, StoreUnavailable
 from hookinbox.inbox import Inbox
 from hookinbox.settings import EndpointSettings
@@ -83,7 +82,7 @@ class WebhookMiddleware:
             if isinstance(body, Reply):
                 return body
             headers = lower_headers_from_environ(environ)
-            return run_sync(receive(self.inbox, endpoint, headers, body, self.inbox.sync_executor()))
+            return self.inbox.receive(endpoint, headers, body)
         except Exception:
             log.exception("unexpected error answering a delivery to %s; answered 503", endpoint.name)
             return _ERROR

@@ -20,15 +20,29 @@ from hookinbox.wsgi import WebhookMiddleware as WsgiMiddleware
 
 
 def test_admission_bounds_the_queue_and_ignores_a_key_already_queued() -> None:
-    """A key already waiting is not queued twice (None); a full queue refuses (False) and flags the overflow."""
+    """A key already waiting is not queued twice (None); a full queue refuses (False)."""
     a = Admission(2)
     assert a.admit(("e", "1")) is True
     assert a.admit(("e", "1")) is None
     assert a.admit(("e", "2")) is True
     assert a.admit(("e", "3")) is False
-    assert a.take_overflow() is True and a.take_overflow() is False
-    a.taken(("e", "1"))
+    a.taken([("e", "1")])
+    assert a.admit(("e", "1")) is None  # in flight: a sweep that saw it due must not queue it again
     assert a.admit(("e", "3")) is True and len(a) == 2
+    a.finished([("e", "1")])
+    assert a.admit(("e", "1")) is False  # no longer in flight, and the queue is full
+
+
+def test_deferred_keys_come_back_when_there_is_room_and_overflow_is_flagged() -> None:
+    """Refused keys of a durable store are remembered and handed back as room frees; past 10 x size, flagged."""
+    a = Admission(1)
+    assert a.admit(("e", "1")) is True
+    for i in range(2, 14):
+        a.defer(("e", str(i)))
+    assert a.deferred == 10 and a.take_overflow() is True and a.take_overflow() is False
+    assert a.take_deferred() == []  # no room yet
+    a.taken([("e", "1")])
+    assert a.take_deferred() == [("e", "2")] and len(a) == 1 and a.deferred == 9
 
 
 def test_queue_full_with_memory_store_answers_503_and_every_200_is_handled(caplog: pytest.LogCaptureFixture) -> None:

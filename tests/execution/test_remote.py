@@ -54,11 +54,12 @@ def test_unknown_executor_names_the_choices() -> None:
 @pytest.mark.parametrize("kind", ["celery", "rq"])
 def test_unknown_executor_options_are_refused_with_their_key(kind: str) -> None:
     """A typo in executor_options is a configuration error naming the key, not silently ignored."""
-    from hookinbox.executors import remote_executor
+    import importlib
 
+    cls = getattr(importlib.import_module(f"hookinbox.executors.{kind}"), {"celery": "CeleryExecutor", "rq": "RQExecutor"}[kind])
     ib = Inbox.from_settings(settings(executor=kind, executor_options={"queue": "q", "brokr": "amqp://x"}))
     with pytest.raises(ConfigurationError, match=r"executor_options\.brokr: unknown option"):
-        remote_executor(kind, ib)
+        cls.from_runtime(ib.runtime)
 
 
 def test_celery_submit_with_the_broker_down_returns_false() -> None:
@@ -78,7 +79,7 @@ def test_rq_submit_with_redis_down_returns_false() -> None:
     ib = Inbox.from_settings(
         settings(executor="rq", executor_options={"redis": f"redis://127.0.0.1:{closed_port()}/0"})
     )
-    assert RQExecutor.from_inbox(ib).submit("generic", "evt_1") is False
+    assert RQExecutor.from_runtime(ib.runtime).submit("generic", "evt_1") is False
 
 
 def test_rq_executor_needs_a_redis_url_unless_the_store_is_redis(sqlite_store: str) -> None:

@@ -137,7 +137,14 @@ def run(ctx: Context) -> int:
     inbox = ctx.inbox()
     inbox.load_handlers()  # import errors now, not on the first delivery
     reach_store(inbox)  # an unreachable store fails here, with its error, before binding the port
-    common: dict[str, Any] = {"log_level": args.log_level, "log_config": None, "timeout_graceful_shutdown": 30}
+    # no access line per delivery unless debugging: at INFO it halved intake (docs/benchmarks.md);
+    # hookinbox counts every outcome in its metrics instead
+    common: dict[str, Any] = {
+        "log_level": args.log_level,
+        "log_config": None,
+        "timeout_graceful_shutdown": 30,
+        "access_log": args.log_level == "debug",
+    }
     if args.workers > 1:
         _check_workers(ctx)
     sock = bind(args.host, args.port)

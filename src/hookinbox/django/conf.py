@@ -16,10 +16,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("hookinbox.django needs Django: pip install 'hookinbox[django]'") from exc
 
-from hookinbox.drive import Flow
 from hookinbox.errors import ConfigurationError
-from hookinbox.executors import Executor
-from hookinbox.executors.threads import ThreadExecutor
 from hookinbox.handlers import Handler
 from hookinbox.inbox import Inbox
 from hookinbox.settings import Settings
@@ -37,30 +34,26 @@ _inbox: Inbox | None = None
 _lock = threading.Lock()
 
 
-class DjangoThreadExecutor(ThreadExecutor):
-    """The thread executor, closing stale connections around each unit of work.
+def django_unit_of_work(fn: Callable[[], T]) -> T:
+    """Close stale database connections around each unit of work an executor runs in its own threads.
 
     Django opens one connection per thread and only closes it around
     requests; these threads are not requests (see the Slack Bolt adapter).
     """
-
-    def run_flow(self, flow: Flow[T]) -> T:
+    close_old_connections()
+    try:
+        return fn()
+    finally:
         close_old_connections()
-        try:
-            return super().run_flow(flow)
-        finally:
-            close_old_connections()
 
 
 class DjangoInbox(Inbox):
-    """An :class:`Inbox` whose thread executor knows about Django's connections."""
+    """An :class:`Inbox` whose executor threads know about Django's connections."""
 
-    def _make_executor(self, *, asynchronous: bool) -> Executor:
-        s = self.settings
-        kind = s.executor if s.executor != "auto" else ("asyncio" if asynchronous else "thread")
-        if kind in ("thread", "threads"):
-            return DjangoThreadExecutor(self, workers=s.workers, queue_size=s.queue_size)
-        return super()._make_executor(asynchronous=asynchronous)
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        kwargs.setdefault("unit_of_work", django_unit_of_work)
+        super().__init__(settings, **kwargs)
+        self.liveness.kind = "django"
 
 
 def _with_default_store(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,9 +15,8 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, RawPostDataException
 from django.views.decorators.csrf import csrf_exempt
 
-from hookinbox.core import Reply, lower_headers_from_environ, precheck, receive, reply_for, too_large
+from hookinbox.core import Reply, lower_headers_from_environ, precheck, reply_for, too_large
 from hookinbox.django.conf import get_inbox
-from hookinbox.drive import run_sync
 from hookinbox.errors import StoreUnavailable
 
 __all__ = ["webhook"]
@@ -46,7 +45,7 @@ def webhook(request: HttpRequest, **kwargs: object) -> HttpResponse:
             if len(body) > endpoint.max_body:  # no Content-Length (ASGI already read it all)
                 return _response(too_large(endpoint))
             headers = lower_headers_from_environ(request.META)
-            reply = run_sync(receive(inbox, endpoint, headers, body, inbox.sync_executor()))
+            reply = inbox.receive(endpoint, headers, body)
     except RawPostDataException:
         log.error("a middleware read the request stream before hookinbox could (%s); answered 503", endpoint.name)
         reply = _ERROR

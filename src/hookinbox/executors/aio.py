@@ -1,34 +1,41 @@
 """asyncio executor for ASGI servers.
 
-``workers`` tasks consume a queue on the server's loop, bounded for every
-submitting thread by :class:`~hookinbox.executors._admission.Admission`.
-Async handlers run on the loop; sync handlers (and blocking store calls) run
-in a thread pool, and when every handler of an event is sync the whole flow
-runs in one thread hop. Task references are kept (the loop only holds weak
-ones). A sweeper task recovers due events.
+Events whose handlers are all ``def`` go to a
+:class:`~hookinbox.executors._pool.WorkerPool`: handing one over is a
+``SimpleQueue.put`` from the loop, and the pool's threads claim, run and
+settle them in batches, so the event loop pays almost nothing per event (a
+thread hop per event, through an asyncio future, used to cap intake at a few
+hundred events a second). Events with an ``async def`` handler run as tasks
+on the server's loop: ``workers`` tasks consume a queue bounded by
+:class:`~hookinbox.executors._admission.Admission`, their ``def`` handlers
+(if any) go to the pool's thread pool. Task references are kept (the loop
+only holds weak ones). One sweeper thread recovers due events for both.
 
 On shutdown the workers drain the queue until the deadline, then are
 cancelled: an event whose async handlers were cancelled is released (due
 again at once, for the next process); one whose sync handlers still run in a
-thread keeps its lease.
+thread keeps its claim.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from hookinbox.drive import Call, Flow, is_async_callable, run_async, run_sync
+from hookinbox.drive import Call, Flow, is_async_callable, run_async
 from hookinbox.events import Event
+from hookinbox.executors import ExecutorBase
 from hookinbox.executors._admission import Admission
-from hookinbox.processing import log_unsettled, maintain, process, release, sweep
+from hookinbox.executors._pool import Sweeper, WorkerPool
+from hookinbox.processing import log_unsettled, process, release
 
 if TYPE_CHECKING:
-    from hookinbox.inbox import Inbox
+    from hookinbox._liveness import Liveness
+    from hookinbox.executors import UnitOfWork
+    from hookinbox.runtime import Runtime
 
 __all__ = ["AsyncioExecutor"]
 
@@ -53,26 +60,46 @@ def _watch(flow: Flow[str], last: list[Call]) -> Flow[str]:
         return stop.value  # type: ignore[no-any-return]
 
 
-class AsyncioExecutor:
+class AsyncioExecutor(ExecutorBase):
     remote = False
 
-    def __init__(self, inbox: Inbox, *, workers: int = 8, queue_size: int = 1000) -> None:
-        self.inbox = inbox
+    def __init__(
+        self,
+        rt: Runtime,
+        liveness: Liveness,
+        *,
+        workers: int = 8,
+        queue_size: int = 1000,
+        unit_of_work: UnitOfWork | None = None,
+    ) -> None:
+        self.rt = rt
+        self.liveness = liveness
         self.workers = max(1, workers)
         self.admission = Admission(queue_size)
+        self.unit_of_work = unit_of_work
+        self.pool = WorkerPool(
+            rt, liveness, workers=workers, queue_size=queue_size, unit_of_work=unit_of_work, name="hookinbox-handler"
+        )
         self.loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[_Item | None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._pool: ThreadPoolExecutor | None = None
+        self._threads: ThreadPoolExecutor | None = None
+        self._sweeper: Sweeper | None = None
         self._stopping = False
         self._busy = 0
-        self._sweeper: asyncio.Task[None] | None = None
+        self._async_endpoints: dict[tuple[str, int], bool] = {}
 
     @property
     def started(self) -> bool:
         return self.loop is not None and not self._stopping
 
-    async def start(self) -> None:
+    def running_here(self) -> bool:
+        try:
+            return self.started and self.loop is asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+
+    async def astart(self) -> None:
         """Start on the running loop (idempotent)."""
         loop = asyncio.get_running_loop()
         if self.loop is loop and not self._stopping:
@@ -81,10 +108,14 @@ class AsyncioExecutor:
         self._stopping = False
         self.admission = Admission(self.admission.size)
         self._queue = asyncio.Queue()  # bounded by self.admission, which every thread sees
-        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="hookinbox-handler")
+        self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="hookinbox-handler-io")
         for _ in range(self.workers):
             self._spawn(self._work())
-        self._sweeper = self._spawn(self._sweep())
+        await asyncio.to_thread(self.liveness.start)  # registering is a store call
+        self.pool.start()
+        self._sweeper = Sweeper(self.rt, self.liveness, self.submit, admission=self.pool.admission,
+                                unit_of_work=self.unit_of_work)
+        self._sweeper.start()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro)
@@ -92,7 +123,7 @@ class AsyncioExecutor:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def shutdown(self, timeout: float = 10.0) -> bool:
+    async def astop(self, timeout: float = 10.0) -> bool:
         """Stop taking work; wait up to ``timeout`` for queued and running events, then cancel.
 
         Returns True when everything queued finished. What was not started
@@ -103,10 +134,11 @@ class AsyncioExecutor:
             return True
         self._stopping = True
         if self._sweeper is not None:
-            self._sweeper.cancel()
+            await asyncio.to_thread(self._sweeper.stop)
         for _ in range(self.workers):
             self._queue.put_nowait(None)  # after everything queued: workers drain, then exit
-        workers = [t for t in self._tasks if t is not self._sweeper]
+        pool_done = asyncio.ensure_future(asyncio.to_thread(self.pool.stop, timeout))
+        workers = list(self._tasks)
         not_done: set[asyncio.Task[None]] = set()
         if workers:
             _, not_done = await asyncio.wait(workers, timeout=timeout)
@@ -115,19 +147,40 @@ class AsyncioExecutor:
         if not_done:
             await asyncio.wait(not_done, timeout=max(1.0, timeout / 10))
             log.warning("drain deadline passed; unfinished events stay in the store for recovery")
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        pool_ok = await pool_done
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
+        ok = not not_done and pool_ok
+        await asyncio.to_thread(self.liveness.stop, deregister=ok)
         self.loop = None
-        return not not_done
+        return ok
+
+    # the name before the life cycle was in the protocol
+    shutdown = astop
+
+    def _sync_only(self, endpoint: str, event: Event | None) -> bool:
+        """True when every handler the event can reach is ``def``: the pool runs it, off the loop."""
+        if event is not None:
+            return not any(is_async_callable(fn) for _, fn in self.rt.handlers_for(endpoint, event.type))
+        key = (endpoint, len(self.rt.registry))  # handlers added later change the answer
+        cached = self._async_endpoints.get(key)
+        if cached is None:  # a key without its event (sweeper, replay): any async handler of the endpoint
+            self.rt.load_handlers()
+            cached = self._async_endpoints[key] = self.rt.registry.has_async(endpoint)
+        return not cached
 
     def submit(self, endpoint: str, event_id: str, event: Event | None = None) -> bool:
         q, loop = self._queue, self.loop
         if self._stopping or q is None or loop is None:
             return False
+        if self._sync_only(endpoint, event):
+            return self.pool.submit(endpoint, event_id, event)
         admitted = self.admission.admit((endpoint, event_id))
         if admitted is None:
             return True
         if not admitted:
+            if self.rt.store.durable:
+                self.pool.admission.defer((endpoint, event_id))
             return False
         try:
             running = asyncio.get_running_loop()
@@ -135,12 +188,12 @@ class AsyncioExecutor:
             running = None
         if running is loop:
             q.put_nowait((endpoint, event_id, event))
-        else:  # from another thread (a sync view under ASGI): the queue is unbounded, so this cannot drop
+        else:  # from another thread (the sweeper, a sync view under ASGI): unbounded queue, cannot drop
             loop.call_soon_threadsafe(q.put_nowait, (endpoint, event_id, event))
         return True
 
     def pending(self) -> int:
-        return len(self.admission) + self._busy
+        return len(self.admission) + self._busy + self.pool.pending()
 
     async def _work(self) -> None:
         assert self._queue is not None
@@ -149,7 +202,11 @@ class AsyncioExecutor:
             item = await q.get()
             if item is None:
                 return
-            self.admission.taken((item[0], item[1]))
+            key = [(item[0], item[1])]
+            self.admission.taken(key)
+            if not self.liveness.can_claim:
+                self.admission.finished(key)
+                continue  # presumed dead by the others: the event stays in the store for them
             self._busy += 1
             try:
                 await self._run(item)
@@ -157,19 +214,14 @@ class AsyncioExecutor:
                 log_unsettled(item[0], item[1], exc)
             finally:
                 self._busy -= 1
+                self.admission.finished(key)
 
     async def _run(self, item: _Item) -> None:
         endpoint, event_id, event = item
-        flow = process(self.inbox, endpoint, event_id, event)
-        if event is not None:
-            handlers = self.inbox.handlers_for(endpoint, event.type)
-            if handlers and not any(is_async_callable(fn) for _, fn in handlers):
-                # every handler is sync, so the flow needs a thread anyway: one hop for all of it
-                await asyncio.get_running_loop().run_in_executor(self._pool, run_sync, flow)
-                return
+        flow = process(self.rt, endpoint, event_id, event)
         last: list[Call] = []
         try:
-            await run_async(_watch(flow, last), self._pool)
+            await run_async(_watch(flow, last), self._threads)
         except asyncio.CancelledError:
             flow.close()
             if last and not last[0].blocking:  # cancelled on an awaited coroutine, not a thread
@@ -179,21 +231,6 @@ class AsyncioExecutor:
 
     async def _release(self, endpoint: str, event_id: str) -> None:
         try:
-            await run_async(release(self.inbox, endpoint, event_id))
+            await run_async(release(self.rt, endpoint, event_id))
         except Exception as exc:
             log.warning("could not release event %s (%s): %s", event_id, endpoint, type(exc).__name__)
-
-    async def _sweep(self) -> None:
-        s = self.inbox.settings
-        recover_after = 0.0  # on start: anything left by a previous process
-        last_maintenance = 0.0
-        while not self._stopping:
-            try:
-                await run_async(sweep(self.inbox, self.submit, recover_after=recover_after), self._pool)
-                if time.monotonic() - last_maintenance > 600:
-                    last_maintenance = time.monotonic()
-                    await run_async(maintain(self.inbox), self._pool)
-            except Exception as exc:
-                log.warning("sweep failed (%s); will try again", type(exc).__name__)
-            await asyncio.sleep(s.sweep_interval)
-            recover_after = 0.0 if self.admission.take_overflow() else s.recover_after

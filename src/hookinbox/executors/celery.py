@@ -34,7 +34,7 @@ from hookinbox.executors.worker import RemoteExecutor, Sweeper, check_options, l
 from hookinbox.handlers import import_handler
 
 if TYPE_CHECKING:
-    from hookinbox.inbox import Inbox
+    from hookinbox.runtime import Runtime
 
 __all__ = ["TASK_NAME", "CeleryExecutor", "make_app", "register"]
 
@@ -58,9 +58,9 @@ class CeleryExecutor(RemoteExecutor):
         self.task_name = task_name
 
     @classmethod
-    def from_inbox(cls, inbox: Inbox) -> CeleryExecutor:
+    def from_runtime(cls, rt: Runtime) -> CeleryExecutor:
         """Options: ``broker`` (URL) or ``app`` (``module:app``), ``queue``, ``task_name``."""
-        opts = inbox.settings.executor_options
+        opts = rt.settings.executor_options
         check_options(opts, ("broker", "app", "queue", "task_name"), "celery")
         if "app" in opts:
             app = import_handler(str(opts["app"]), key="hookinbox.executor_options.app")
@@ -71,10 +71,9 @@ class CeleryExecutor(RemoteExecutor):
     def publish(self, endpoint: str, event_id: str) -> None:
         self.app.send_task(self.task_name, args=(endpoint, event_id), queue=self.queue, retry=False)
 
-    def shutdown(self, timeout: float = 10.0) -> bool:
+    def close(self) -> None:
         """Release broker connections (nothing runs here to drain)."""
         self.app.close()
-        return True
 
 
 def make_app(broker: str | None = None, *, queue: str = DEFAULT_QUEUE, worker: bool = True) -> celery.Celery:
@@ -110,7 +109,7 @@ def register(app: celery.Celery, inbox_ref: str | None = None, *, sweeper: bool 
 
         def _start(sender: Any = None, **kwargs: Any) -> None:
             if getattr(sender, "app", app) is app:
-                Sweeper(load_inbox(inbox_ref)).start()
+                Sweeper(load_inbox(inbox_ref), kind="celery").start()
 
         signals.worker_ready.connect(_start, weak=False)
 

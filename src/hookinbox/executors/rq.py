@@ -34,7 +34,7 @@ from hookinbox.errors import ConfigurationError
 from hookinbox.executors.worker import RemoteExecutor, Sweeper, check_options
 
 if TYPE_CHECKING:
-    from hookinbox.inbox import Inbox
+    from hookinbox.runtime import Runtime
 
 __all__ = ["JOB", "RQExecutor", "Worker"]
 
@@ -54,9 +54,9 @@ class RQExecutor(RemoteExecutor):
         self.job_timeout = max(1, int(job_timeout))
 
     @classmethod
-    def from_inbox(cls, inbox: Inbox) -> RQExecutor:
+    def from_runtime(cls, rt: Runtime) -> RQExecutor:
         """Options: ``redis`` (URL; default the Redis store's), ``queue`` (default ``hookinbox``)."""
-        s = inbox.settings
+        s = rt.settings
         check_options(s.executor_options, ("redis", "queue"), "rq")
         url = s.executor_options.get("redis")
         if url is None and s.store.split(":", 1)[0] in ("redis", "rediss"):
@@ -74,17 +74,16 @@ class RQExecutor(RemoteExecutor):
     def publish(self, endpoint: str, event_id: str) -> None:
         self.queue.enqueue(JOB, endpoint, event_id, job_timeout=self.job_timeout, result_ttl=0, failure_ttl=86400)
 
-    def shutdown(self, timeout: float = 10.0) -> bool:
+    def close(self) -> None:
         """Release the Redis connections (nothing runs here to drain)."""
         self.queue.connection.close()
-        return True
 
 
 class Worker(rq.SimpleWorker):  # type: ignore[misc, unused-ignore]
     """RQ's SimpleWorker that also runs the hookinbox sweeper while it works."""
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
-        sweeper = Sweeper()
+        sweeper = Sweeper(kind="rq")
         sweeper.start()
         try:
             return bool(super().work(*args, **kwargs))

@@ -22,13 +22,14 @@ import importlib
 import logging
 import os
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 from hookinbox.drive import run_sync
 from hookinbox.errors import ConfigurationError
 from hookinbox.events import Event
-from hookinbox.processing import maintain, process
+from hookinbox.executors import ExecutorBase
+from hookinbox.executors._pool import Sweeper as _PoolSweeper
+from hookinbox.processing import process, process_batch
 
 if TYPE_CHECKING:
     from hookinbox.inbox import Inbox
@@ -41,7 +42,7 @@ _lock = threading.Lock()
 _cached: tuple[int, Inbox] | None = None
 
 
-class RemoteExecutor:
+class RemoteExecutor(ExecutorBase):
     """Base of the executors that hand events to a task queue (Celery, RQ).
 
     ``submit`` publishes the key only (workers load the event from the shared
@@ -74,6 +75,17 @@ class RemoteExecutor:
     def pending(self) -> int:
         return 0
 
+    def close(self) -> None:
+        """Release broker connections (nothing runs here to drain)."""
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        self.close()
+        return True
+
+    # the name before the life cycle was in the protocol
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        return self.stop(timeout)
+
 
 def check_options(options: dict[str, Any], known: tuple[str, ...], executor: str) -> None:
     """Refuse unknown ``executor_options`` keys, as the settings do: a typo must not pass silently."""
@@ -94,7 +106,7 @@ def load_inbox(ref: str | None = None) -> Inbox:
         inbox = _build(ref)
         if _cached is not None and _cached[1] is inbox:
             # forked from a parent that already used it: never share its connections
-            inbox._store = None
+            inbox.runtime.forget_store()
         inbox.load_handlers()
         _cached = (os.getpid(), inbox)
         return inbox
@@ -131,38 +143,61 @@ def _import(ref: str) -> Any:
 
 def process_event(endpoint: str, event_id: str) -> str:
     """The task body: process one event of the worker's inbox; returns the outcome."""
-    return run_sync(process(load_inbox(), endpoint, event_id))
+    return run_sync(process(load_inbox().runtime, endpoint, event_id))
 
 
 class Sweeper(threading.Thread):
-    """A daemon thread processing due events every ``sweep_interval`` (and retention every 10 min)."""
+    """The worker's sweeper and heartbeats: a daemon thread that processes due events in line.
 
-    def __init__(self, inbox: Inbox | None = None) -> None:
+    It registers the worker process (``kind``: ``celery``, ``rq`` or ``worker``) and heartbeats, so the
+    claims of a killed worker are given back after ``process_timeout``; it processes what is due
+    (retries, events the web process could not hand to the broker, claims of dead processes) in
+    batches, straight from the store, with the same policy as the in-process executors.
+    """
+
+    def __init__(self, inbox: Inbox | None = None, kind: str = "worker") -> None:
         super().__init__(name="hookinbox-sweeper", daemon=True)
         self.inbox = inbox
+        self.kind = kind
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        run_sweeper(self.inbox or load_inbox(), self.stopping)
+        run_sweeper(self.inbox or load_inbox(), self.stopping, kind=self.kind)
 
     def stop(self, timeout: float | None = None) -> None:
         self.stopping.set()
         self.join(timeout)
 
 
-def run_sweeper(inbox: Inbox, stop: threading.Event | None = None) -> None:
-    """Sweep until ``stop`` is set: process due events in this thread. Several sweepers may run at once."""
+def run_sweeper(inbox: Inbox, stop: threading.Event | None = None, *, kind: str = "worker") -> None:
+    """Sweep until ``stop`` is set, processing due events in this thread. Several sweepers may run at once."""
     stop = stop or threading.Event()
-    s = inbox.settings
-    last_maintenance = 0.0
-    while not stop.is_set():
-        try:
-            counts = inbox.process_due(recover_after=s.recover_after, limit=500)
-            if counts:
-                log.info("sweeper processed due events: %s", counts)
-            if time.monotonic() - last_maintenance > 600:
-                last_maintenance = time.monotonic()
-                run_sync(maintain(inbox))
-        except Exception as exc:
-            log.warning("sweep failed (%s); will try again", type(exc).__name__)
-        stop.wait(s.sweep_interval)
+    rt = inbox.runtime
+    inbox.liveness.start(kind)
+    found: list[tuple[str, str]] = []
+
+    def flush() -> None:
+        while found:
+            batch = [(ep, eid, None) for ep, eid in found[:100]]
+            del found[:100]
+            counts = run_sync(process_batch(rt, batch))
+            log.debug("sweeper processed %d due event(s): %s", len(batch), counts)
+
+    def collect(endpoint: str, event_id: str) -> bool:
+        found.append((endpoint, event_id))
+        return True
+
+    sweeper = _PoolSweeper(rt, inbox.liveness, collect, flush=flush)
+    try:
+        while not stop.is_set():
+            full = False
+            if inbox.liveness.can_claim:
+                try:
+                    full = sweeper.tick(rt.settings.recover_after)
+                except Exception as exc:
+                    found.clear()
+                    log.warning("sweep failed (%s); will try again", type(exc).__name__)
+            if not full:
+                stop.wait(rt.settings.sweep_interval)
+    finally:
+        inbox.liveness.stop()

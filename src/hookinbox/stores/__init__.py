@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from hookinbox.errors import ConfigurationError
-from hookinbox.events import EventRecord, Status
+from hookinbox.events import EventRecord, ProcessInfo, Status
+from hookinbox.stores._base import Settle, StoreBase
 
-__all__ = ["Store", "StoreStats", "register_store", "store_from_url"]
+__all__ = ["Settle", "Store", "StoreBase", "StoreStats", "register_store", "store_from_url"]
 
 StoreStats = dict[str, dict[str, int]]
 
@@ -36,6 +37,16 @@ class Store(Protocol):
 
     A store that is down raises :class:`~hookinbox.errors.StoreUnavailable`
     (or any exception: the caller answers 503 either way).
+
+    Every method has an async form (``arecord``, ``aclaim``, ``acomplete``, ``afail``,
+    ``aclaim_many``, ``asettle_many``) that never blocks the event loop; a new backend gets them,
+    and ``claim_many``/``settle_many``, from :class:`~hookinbox.stores.StoreBase`.
+
+    Process registry (heartbeats, issue 15): a process that claims events registers
+    (:meth:`register_process`), heartbeats, and claims with its id as ``owner``; any sweeper
+    calls :meth:`release_dead` to give the claims of a process that stopped heartbeating back
+    at once, without waiting for their lease. The memory store keeps the registry in memory
+    (one process: there is nothing to recover after a crash).
     """
 
     #: True when a recorded event survives the process (SQL, Redis); the memory store is not.
@@ -52,19 +63,35 @@ class Store(Protocol):
     def discard(self, endpoint: str, event_id: str) -> None:
         """Forget a just-recorded event that could not be queued (so its retry is not a duplicate)."""
 
-    def claim(self, endpoint: str, event_id: str, now: float, lease: float) -> EventRecord | None:
+    def claim(
+        self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None = None
+    ) -> EventRecord | None:
         """Take the event for processing if it is claimable, else None.
 
         Claimable: ``pending``; ``failed`` with ``next_attempt_at <= now``; or
         ``processing`` with ``lease_until <= now`` (its worker died). Claiming
-        sets ``processing``, ``lease_until = now + lease`` and ``attempts += 1``,
-        and returns the updated record (with its body).
+        sets ``processing``, ``lease_until = now + lease``, ``attempts += 1`` and
+        ``owner`` (the claiming process's id; None for tools and tests), and returns
+        the updated record (with its body).
         """
 
-    # Optional: ``async def aclaim(...)``, ``async def acomplete(...)`` and ``async def afail(...)``,
-    # with the signatures of claim, complete and fail. A blocking store that has them lets the
-    # asyncio executor process an event with async handlers without sending the store calls to
-    # its thread pool (the Redis store does: they await its batches, see stores._batch).
+    async def aclaim(
+        self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None = None
+    ) -> EventRecord | None:
+        """:meth:`claim` for the event loop (the SQL and Redis stores await their batch, no thread hop)."""
+
+    def claim_many(
+        self, keys: Sequence[tuple[str, str]], now: float, lease: float, owner: str | None = None
+    ) -> list[EventRecord | None]:
+        """:meth:`claim` for each key, one result per key in order, in one transaction / script call.
+
+        A key twice in ``keys``: the first claims it, the later ones get None.
+        """
+
+    async def aclaim_many(
+        self, keys: Sequence[tuple[str, str]], now: float, lease: float, owner: str | None = None
+    ) -> list[EventRecord | None]:
+        """:meth:`claim_many` for the event loop."""
 
     def due(self, now: float, recover_after: float, limit: int) -> list[tuple[str, str]]:
         """Keys worth claiming now: ``pending`` received before ``now - recover_after``,
@@ -74,10 +101,49 @@ class Store(Protocol):
         """Note that one handler of the event succeeded (a retry skips it)."""
 
     def complete(self, endpoint: str, event_id: str, now: float) -> None:
-        """``processing`` → ``done``."""
+        """``processing`` → ``done``.
+
+        Settling (complete, fail, settle_many) clears ``owner`` and appends one
+        :class:`~hookinbox.events.Attempt` to the history (number = attempts, started at the
+        claim, outcome ``done``/``retry``/``dead``, process = the owner), keeping the last 25.
+        """
+
+    async def acomplete(self, endpoint: str, event_id: str, now: float) -> None:
+        """:meth:`complete` for the event loop."""
 
     def fail(self, endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> None:
         """``processing`` → ``failed`` (to be claimed at ``retry_at``), or ``dead`` when ``retry_at`` is None."""
+
+    async def afail(self, endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> None:
+        """:meth:`fail` for the event loop."""
+
+    def settle_many(self, items: Sequence[Settle]) -> list[bool]:
+        """Settle each ``(endpoint, id, status, now, retry_at, error)`` (status DONE, FAILED or DEAD) like
+        :meth:`complete`/:meth:`fail`, in one transaction / script call; True for each that was processing."""
+
+    async def asettle_many(self, items: Sequence[Settle]) -> list[bool]:
+        """:meth:`settle_many` for the event loop."""
+
+    def register_process(self, info: ProcessInfo) -> None:
+        """Insert (or replace, by id) a process that claims events."""
+
+    def heartbeat(self, process_id: str, now: float) -> bool:
+        """Set the process's ``last_heartbeat``; False when its row is gone (pruned as dead)."""
+
+    def deregister_process(self, process_id: str) -> None:
+        """Delete the process's row (graceful shutdown). Its claims are left alone: the lease covers them."""
+
+    def processes(self) -> list[ProcessInfo]:
+        """Registered processes, oldest started first."""
+
+    def release_dead(self, now: float, timeout: float) -> list[tuple[ProcessInfo, list[tuple[str, str]]]]:
+        """Prune every process whose ``last_heartbeat < now - timeout`` and release its claims.
+
+        Each ``processing`` event it owns becomes ``failed``, due at ``now``, without lease or owner,
+        with ``last_error`` saying which process was presumed dead and a ``released`` attempt. A
+        process is pruned by exactly one caller, even with concurrent sweepers in several processes;
+        events of live processes are never touched. Returns what this call pruned and released.
+        """
 
     def get(self, endpoint: str, event_id: str) -> EventRecord | None:
         """One record, with its body."""

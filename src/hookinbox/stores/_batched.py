@@ -19,16 +19,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hookinbox.events import EventRecord, Status
+from hookinbox.stores._base import Settle, StoreBase
 from hookinbox.stores._batch import Batcher
 
 __all__ = ["BatchedProcessing", "Claim", "Settle"]
 
-Claim = tuple[str, str, float, float]  # endpoint, id, now, lease
-Settle = tuple[str, str, Status, float, float | None, str | None]  # endpoint, id, status, now, retry_at, error
+Claim = tuple[str, str, float, float, str | None]  # endpoint, id, now, lease, owner (the claiming process)
 
 
-class BatchedProcessing:
-    """``claim``/``complete``/``fail`` and their async twins, batched; see the module docstring."""
+class BatchedProcessing(StoreBase):
+    """``claim``/``complete``/``fail`` and their async twins, batched; see the module docstring.
+
+    ``claim_many``/``settle_many`` (a worker that took a batch from its queue) call ``_claim_many``/
+    ``_settle_many`` directly: the batch is already made, one transaction / script call for it.
+    """
 
     _claimer: Batcher[Claim, EventRecord | None]
     _settler: Batcher[Settle, bool]
@@ -49,12 +53,30 @@ class BatchedProcessing:
         """Settle each item that is ``processing``: True if it was."""
         raise NotImplementedError
 
-    def claim(self, endpoint: str, event_id: str, now: float, lease: float) -> EventRecord | None:
-        return self._claimer.run((endpoint, event_id, now, lease))
+    def claim(
+        self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None = None
+    ) -> EventRecord | None:
+        return self._claimer.run((endpoint, event_id, now, lease, owner))
 
-    async def aclaim(self, endpoint: str, event_id: str, now: float, lease: float) -> EventRecord | None:
+    async def aclaim(
+        self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None = None
+    ) -> EventRecord | None:
         """:meth:`claim` for the event loop: awaits its batch, never blocks the loop."""
-        return await self._claimer.arun((endpoint, event_id, now, lease))
+        return await self._claimer.arun((endpoint, event_id, now, lease, owner))
+
+    def claim_many(
+        self, keys: Sequence[tuple[str, str]], now: float, lease: float, owner: str | None = None
+    ) -> list[EventRecord | None]:
+        """Claim every key in one call (not through the batcher); one result per key, in order."""
+        if not keys:
+            return []
+        return self._claim_many([(endpoint, event_id, now, lease, owner) for endpoint, event_id in keys])
+
+    def settle_many(self, items: Sequence[Settle]) -> list[bool]:
+        """Settle every item in one call (not through the batcher); True for each that was processing."""
+        if not items:
+            return []
+        return self._settle_many(items)
 
     def complete(self, endpoint: str, event_id: str, now: float) -> None:
         self._settler.run((endpoint, event_id, Status.DONE, now, None, None))

@@ -6,9 +6,19 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from hookinbox.events import EventRecord, Status
+from hookinbox.events import Attempt, EventRecord, ProcessInfo, Status
+from hookinbox.stores._base import attempt_from_dict
 
-__all__ = ["claimed", "glob_escape", "member", "pack", "record_from_hash", "split_member"]
+__all__ = [
+    "claimed",
+    "glob_escape",
+    "member",
+    "pack",
+    "pack_process",
+    "process_from_packed",
+    "record_from_hash",
+    "split_member",
+]
 
 Field = bytes | str | None
 
@@ -93,4 +103,34 @@ def record_from_hash(h: dict[Any, Any]) -> EventRecord:
         last_error=_STR(g.get("last_error")),
         handlers_done=list(json.loads(g["handlers_done"])),
         updated_at=float(g["updated_at"]),
+        history=_history(g.get("history")),
+        owner=_STR(g.get("owner")),
+    )
+
+
+def _history(v: Any) -> list[Attempt]:
+    """The ``history`` field: one JSON object per line (see ``_redis_lua``)."""
+    if not v:
+        return []
+    text = v.decode() if isinstance(v, bytes) else str(v)
+    return [attempt_from_dict(json.loads(line)) for line in text.split("\n") if line]
+
+
+def pack_process(info: ProcessInfo) -> str:
+    """A process's value in the processes hash: ``<last_heartbeat>\\n<json>`` (the scripts read the first line)."""
+    rest = {"id": info.id, "host": info.host, "pid": info.pid, "kind": info.kind, "started_at": info.started_at}
+    return f"{info.last_heartbeat!r}\n{json.dumps(rest)}"
+
+
+def process_from_packed(v: bytes | str) -> ProcessInfo:
+    text = v.decode() if isinstance(v, bytes) else v
+    first, _, rest = text.partition("\n")
+    d = json.loads(rest)
+    return ProcessInfo(
+        id=d["id"],
+        host=d["host"],
+        pid=int(d["pid"]),
+        kind=d["kind"],
+        started_at=float(d["started_at"]),
+        last_heartbeat=float(first),
     )

@@ -6,6 +6,11 @@ and ``:`` escaped in the endpoint): ``P ev:<member>`` a hash per event,
 sorted sets: ``P all`` (score received_at: listing, retention), ``P pending``
 (score received_at) and ``P wait`` (failed events by next attempt,
 processing events by lease end): :meth:`due` reads only those two.
+
+Processes (heartbeats) are the hash ``P processes``: id -> ``<last_heartbeat>\\n<json>``
+(the JSON holds id, host, pid, kind, started_at). An event hash's ``owner`` is the
+claiming process; its ``history`` is the attempts, one JSON object per line, oldest
+first, at most 25 (newline-separated so a script appends and trims without decoding).
 """
 
 # The hot path runs in batches (:mod:`hookinbox.stores._batch`): one script call
@@ -24,6 +29,23 @@ local function field()
   return v
 end
 local out = {}
+"""
+
+# Appends one attempt to a history field (JSON objects, one per line), keeping the last 25.
+# Numbers arrive as the exact decimal strings Python wrote (repr), so nothing is rounded.
+_ATTEMPT = """
+local function attempt(hist, number, started, finished, outcome, err, process)
+  local item = '{"number":' .. (number or '0') .. ',"started_at":' .. (started or '0')
+    .. ',"finished_at":' .. finished .. ',"outcome":"' .. outcome .. '","error":'
+    .. (err and cjson.encode(err) or 'null') .. ',"process":' .. (process and cjson.encode(process) or 'null') .. '}'
+  if not hist or hist == '' then return item end
+  local _, lines = string.gsub(hist, '\\n', '')
+  while lines >= 24 do
+    hist = string.sub(hist, string.find(hist, '\\n', 1, true) + 1)
+    lines = lines - 1
+  end
+  return hist .. '\\n' .. item
+end
 """
 
 # KEYS: all, pending; ARGV: prefix, dedup ms, batch of
@@ -63,9 +85,9 @@ return out
 """
 )
 
-# KEYS: pending, wait; ARGV: prefix, batch of (member, now, lease_until).
+# KEYS: pending, wait; ARGV: prefix, batch of (member, now, lease_until, owner or nil).
 # Claimable: pending; failed and due; processing with an expired lease. Per item
-# the claimed hash (HGETALL, with attempts + 1) or 0.
+# the claimed hash (HGETALL, with attempts + 1 and the owner) or 0.
 CLAIM_MANY = (
     _FIELDS
     + """
@@ -73,6 +95,7 @@ while pos <= #batch do
   local m = field()
   local now = field()
   local lease_until = field()
+  local owner = field()
   local ev = ARGV[1] .. 'ev:' .. m
   local h = redis.call('HMGET', ev, 'status', 'next_attempt_at', 'lease_until')
   local st = h[1]
@@ -81,7 +104,12 @@ while pos <= #batch do
     or (st == 'failed' and (not h[2] or tonumber(h[2]) <= t))
     or (st == 'processing' and h[3] and tonumber(h[3]) <= t))
   if ok then
-    redis.call('HSET', ev, 'status', 'processing', 'lease_until', lease_until, 'updated_at', now)
+    if owner then
+      redis.call('HSET', ev, 'status', 'processing', 'lease_until', lease_until, 'updated_at', now, 'owner', owner)
+    else
+      redis.call('HSET', ev, 'status', 'processing', 'lease_until', lease_until, 'updated_at', now)
+      redis.call('HDEL', ev, 'owner')
+    end
     redis.call('HINCRBY', ev, 'attempts', 1)
     redis.call('ZREM', KEYS[1], m)
     redis.call('ZADD', KEYS[2], lease_until, m)
@@ -95,10 +123,13 @@ return out
 )
 
 # KEYS: wait; ARGV: prefix, batch of (member, status, now, next_attempt_at or nil, error or nil).
-# processing -> done, failed (due at next_attempt_at) or dead. Per item 1, or 0 if not processing.
+# processing -> done, failed (due at next_attempt_at) or dead, the owner cleared and the attempt
+# appended to the history. Per item 1, or 0 if not processing.
 SETTLE_MANY = (
     _FIELDS
+    + _ATTEMPT
     + """
+local outcomes = {done = 'done', failed = 'retry', dead = 'dead'}
 while pos <= #batch do
   local m = field()
   local status = field()
@@ -106,9 +137,11 @@ while pos <= #batch do
   local retry_at = field()
   local err = field()
   local ev = ARGV[1] .. 'ev:' .. m
-  if redis.call('HGET', ev, 'status') == 'processing' then
-    redis.call('HSET', ev, 'status', status, 'updated_at', now)
-    redis.call('HDEL', ev, 'lease_until')
+  local h = redis.call('HMGET', ev, 'status', 'attempts', 'updated_at', 'owner', 'history')
+  if h[1] == 'processing' then
+    local hist = attempt(h[5], h[2], h[3], now, outcomes[status], err, h[4])
+    redis.call('HSET', ev, 'status', status, 'updated_at', now, 'history', hist)
+    redis.call('HDEL', ev, 'lease_until', 'owner')
     if retry_at then redis.call('HSET', ev, 'next_attempt_at', retry_at)
     else redis.call('HDEL', ev, 'next_attempt_at') end
     if err then redis.call('HSET', ev, 'last_error', err)
@@ -121,6 +154,46 @@ while pos <= #batch do
     out[#out + 1] = 1
   else
     out[#out + 1] = 0
+  end
+end
+return out
+"""
+)
+
+# KEYS: processes; ARGV: id, now. 1, or 0 when the process's row is gone (pruned).
+HEARTBEAT = """
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. string.sub(v, string.find(v, '\\n', 1, true)))
+return 1
+"""
+
+# KEYS: processes, wait; ARGV: prefix, id, cutoff, now, message.
+# Prunes one process if its last heartbeat is still before the cutoff and releases its
+# claims: every processing event it owns becomes failed and due now, with the message,
+# a 'released' attempt and no owner. {1, member...} when pruned, {0} when another sweeper
+# pruned it first or it heartbeated meanwhile. Its claims have leases ending after it
+# started, so only that part of the wait index is read.
+RELEASE = (
+    _ATTEMPT
+    + """
+local v = redis.call('HGET', KEYS[1], ARGV[2])
+if not v then return {0} end
+local nl = string.find(v, '\\n', 1, true)
+if tonumber(string.sub(v, 1, nl - 1)) >= tonumber(ARGV[3]) then return {0} end
+redis.call('HDEL', KEYS[1], ARGV[2])
+local started = tonumber(cjson.decode(string.sub(v, nl + 1)).started_at) or 0
+local out = {1}
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], tostring(started - 1), '+inf')) do
+  local ev = ARGV[1] .. 'ev:' .. m
+  local h = redis.call('HMGET', ev, 'status', 'owner', 'attempts', 'updated_at', 'history')
+  if h[1] == 'processing' and h[2] == ARGV[2] then
+    local hist = attempt(h[5], h[3], h[4], ARGV[4], 'released', ARGV[5], ARGV[2])
+    redis.call('HSET', ev, 'status', 'failed', 'next_attempt_at', ARGV[4], 'last_error', ARGV[5],
+      'updated_at', ARGV[4], 'history', hist)
+    redis.call('HDEL', ev, 'lease_until', 'owner')
+    redis.call('ZADD', KEYS[2], ARGV[4], m)
+    out[#out + 1] = m
   end
 end
 return out

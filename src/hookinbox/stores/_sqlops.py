@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from hookinbox.events import FINISHED, EventRecord, Status
 from hookinbox.stores import StoreStats
+from hookinbox.stores._base import history_from_json
 from hookinbox.stores._query import TIMELINE_STATUSES, Cursor, Timeline, empty_timeline
 from hookinbox.stores._sqlschema import Tables
 
@@ -68,7 +69,7 @@ class SQLOperations:
     ) -> list[EventRecord]:
         self._setup()
         c = self.t.c
-        stmt = sa.select(*[col for col in self.t.c if col.name != "body"])
+        stmt = sa.select(*[col for col in self.t.c if col.name not in ("body", "history")])
         stmt = stmt.where(*self._filters(endpoint, status, type, since, until, id_prefix))
         if before is not None:
             at, ep, event_id = before
@@ -269,4 +270,6 @@ def record_from_row(m: Any) -> EventRecord:
         last_error=m["last_error"],
         handlers_done=list(json.loads(m["handlers_done"])),
         updated_at=float(m["updated_at"]),
+        history=history_from_json(m.get("history")),
+        owner=m.get("owner"),
     )

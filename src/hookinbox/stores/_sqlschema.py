@@ -9,10 +9,14 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-__all__ = ["SCHEMA_VERSION", "Tables", "create_engine", "ddl"]
+__all__ = ["SCHEMA_VERSION", "Tables", "create_engine", "ddl", "migrate", "upgrade_ddl"]
 
-#: Bumped with every change of the tables below; a database with a newer version is refused.
-SCHEMA_VERSION = 1
+#: Bumped with every change of the tables below; a database with a newer version is refused, an
+#: older one is upgraded in place (:func:`migrate`). 2: events.owner, events.history, the processes table.
+SCHEMA_VERSION = 2
+
+#: Columns added to the events table by each version (the upgrade from the version before).
+_ADDED_COLUMNS = {2: ("owner", "history")}
 
 # MariaDB/MySQL: BLOB is 64 KiB, too small for max_body; LONGBLOB holds up to 4 GiB.
 _Body = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
@@ -20,7 +24,7 @@ _Text = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
 
 class Tables:
-    """The two tables, named ``<table_prefix>events`` and ``<table_prefix>schema``."""
+    """The tables, named ``<table_prefix>events``, ``<table_prefix>processes`` and ``<table_prefix>schema``."""
 
     def __init__(self, prefix: str = "hookinbox_") -> None:
         self.prefix = prefix
@@ -42,9 +46,23 @@ class Tables:
             sa.Column("handlers_done", sa.Text(), nullable=False),
             sa.Column("headers", _Text, nullable=False),
             sa.Column("body", _Body, nullable=True),
+            sa.Column("owner", sa.String(64), nullable=True),  # the claiming process while processing (v2)
+            sa.Column("history", _Text, nullable=True),  # JSON list of attempts, oldest first (v2)
             sa.Index(f"{prefix}ix_status", "status", "next_attempt_at"),
             sa.Index(f"{prefix}ix_received", "received_at"),
             sa.Index(f"{prefix}ix_id", "id"),
+            mysql_engine="InnoDB",
+            mysql_charset="utf8mb4",
+        )
+        self.processes = sa.Table(
+            f"{prefix}processes",
+            self.metadata,
+            sa.Column("id", sa.String(64), primary_key=True),
+            sa.Column("host", sa.String(255), nullable=False),
+            sa.Column("pid", sa.Integer(), nullable=False),
+            sa.Column("kind", sa.String(32), nullable=False),
+            sa.Column("started_at", sa.Double(), nullable=False),
+            sa.Column("last_heartbeat", sa.Double(), nullable=False),
             mysql_engine="InnoDB",
             mysql_charset="utf8mb4",
         )
@@ -63,17 +81,60 @@ def ddl(dialect: str | Dialect, table_prefix: str = "hookinbox_") -> str:
     ``mariadb``) or a store URL. Run the output once as an administrator;
     the store then finds the tables and the version row and creates nothing.
     """
-    if isinstance(dialect, str):
-        name = sa.engine.make_url(dialect).get_backend_name() if "://" in dialect else dialect
-        dialect = sa.engine.URL.create(name).get_dialect()()
+    dialect = _dialect(dialect)
     tables = Tables(table_prefix)
     out: list[str] = []
-    for table in (tables.events, tables.schema):
+    for table in (tables.events, tables.processes, tables.schema):
         out.append(str(CreateTable(table).compile(dialect=dialect)).strip())
         out.extend(str(CreateIndex(ix).compile(dialect=dialect)).strip() for ix in sorted(table.indexes, key=_name))
     insert = tables.schema.insert().values(version=SCHEMA_VERSION)
     out.append(str(insert.compile(dialect=dialect, compile_kwargs={"literal_binds": True})))
     return ";\n\n".join(out) + ";\n"
+
+
+def upgrade_ddl(dialect: str | Dialect, from_version: int, table_prefix: str = "hookinbox_") -> str:
+    """The SQL that upgrades a schema at ``from_version`` to :data:`SCHEMA_VERSION` (what :func:`migrate` runs)."""
+    dialect = _dialect(dialect)
+    return ";\n\n".join(_upgrade_statements(Tables(table_prefix), dialect, from_version)) + ";\n"
+
+
+def _upgrade_statements(tables: Tables, dialect: Dialect, from_version: int, have: set[str] | None = None) -> list[str]:
+    """ALTER/CREATE statements from ``from_version`` up; columns already in ``have`` are skipped."""
+    out: list[str] = []
+    quote = dialect.identifier_preparer.quote
+    for version in range(from_version + 1, SCHEMA_VERSION + 1):
+        for name in _ADDED_COLUMNS.get(version, ()):
+            if have is not None and name in have:
+                continue
+            col = tables.events.c[name]
+            kind = col.type.compile(dialect=dialect)
+            out.append(f"ALTER TABLE {quote(tables.events.name)} ADD COLUMN {quote(name)} {kind} NULL")
+        if version == 2 and have is None:
+            out.append(str(CreateTable(tables.processes).compile(dialect=dialect)).strip())
+    if have is None:
+        schema = tables.schema
+        bump = schema.update().where(schema.c.version == from_version).values(version=SCHEMA_VERSION)
+        out.append(str(bump.compile(dialect=dialect, compile_kwargs={"literal_binds": True})))
+    return out
+
+
+def migrate(conn: sa.Connection, tables: Tables, from_version: int) -> None:
+    """Upgrade a schema at ``from_version`` in place: add the events columns that are missing, create the
+    tables that are missing, then move the version row. Safe to run again after a partial run, and
+    against another process migrating at the same time (the second finds the columns there)."""
+    have = {col["name"] for col in sa.inspect(conn).get_columns(tables.events.name)}
+    for statement in _upgrade_statements(tables, conn.dialect, from_version, have):
+        conn.exec_driver_sql(statement)
+    tables.metadata.create_all(conn, checkfirst=True)
+    schema = tables.schema
+    conn.execute(schema.update().where(schema.c.version == from_version).values(version=SCHEMA_VERSION))
+
+
+def _dialect(dialect: str | Dialect) -> Dialect:
+    if isinstance(dialect, str):
+        name = sa.engine.make_url(dialect).get_backend_name() if "://" in dialect else dialect
+        return sa.engine.URL.create(name).get_dialect()()
+    return dialect
 
 
 def _name(ix: sa.Index) -> str:

@@ -32,8 +32,9 @@ from itertools import chain
 from typing import Any
 
 from hookinbox.errors import StoreFull
-from hookinbox.events import EventRecord, Status
+from hookinbox.events import Attempt, EventRecord, ProcessInfo, Status
 from hookinbox.stores import StoreStats
+from hookinbox.stores._base import HISTORY_LIMIT, StoreBase, dead_message, outcome_of
 from hookinbox.stores._query import Cursor, Filters, Timeline, add_to_timeline, empty_timeline
 
 __all__ = ["MemoryStore"]
@@ -47,7 +48,7 @@ _Frozen = tuple[Any, ...]
 _Entry = EventRecord | _Frozen
 
 
-class MemoryStore:
+class MemoryStore(StoreBase):
     durable = False
     blocking = False
 
@@ -66,6 +67,8 @@ class MemoryStore:
         self._records: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         # the unfinished ones (pending, processing, failed), so that due() need not scan the finished
         self._open: dict[tuple[str, str], EventRecord] = {}
+        # the process registry (heartbeats): one process, so it only matters to tools and tests
+        self._processes: dict[str, ProcessInfo] = {}
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> MemoryStore:
@@ -124,7 +127,9 @@ class MemoryStore:
 
     # -- processing -------------------------------------------------------------------------
 
-    def claim(self, endpoint: str, event_id: str, now: float, lease: float) -> EventRecord | None:
+    def claim(
+        self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None = None
+    ) -> EventRecord | None:
         with self._lock:
             rec = self._open.get((endpoint, event_id))
             if rec is None or not _claimable(rec, now):
@@ -133,6 +138,7 @@ class MemoryStore:
             rec.lease_until = now + lease
             rec.attempts += 1
             rec.updated_at = now
+            rec.owner = owner
             return _copy(rec, share_headers=True)  # for processing only, which never changes them
 
     def due(self, now: float, recover_after: float, limit: int) -> list[tuple[str, str]]:
@@ -154,32 +160,75 @@ class MemoryStore:
                 rec.handlers_done.append(handler)
 
     def complete(self, endpoint: str, event_id: str, now: float) -> None:
-        with self._lock:
-            key = (endpoint, event_id)
-            rec = self._open.get(key)
-            if rec is not None and rec.status is _ST_PROCESSING:
-                rec.status = _ST_DONE
-                rec.last_error = None
-                rec.updated_at = now
-                del self._open[key]
-                self._records[key] = _freeze(rec)
+        self._settle(endpoint, event_id, _ST_DONE, now, None, None)
 
     def fail(self, endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> None:
+        self._settle(endpoint, event_id, _ST_DEAD if retry_at is None else _ST_FAILED, now, retry_at, error)
+
+    def _settle(
+        self, endpoint: str, event_id: str, status: Status, now: float, retry_at: float | None, error: str | None
+    ) -> bool:
         with self._lock:
             key = (endpoint, event_id)
             rec = self._open.get(key)
             if rec is None or rec.status is not _ST_PROCESSING:
-                return
+                return False
+            _add_attempt(rec, Attempt(rec.attempts, rec.updated_at, now, outcome_of(status), error, rec.owner))
+            rec.owner = None
             rec.last_error = error
             rec.lease_until = None
             rec.updated_at = now
-            if retry_at is None:
-                rec.status = _ST_DEAD
+            rec.status = status
+            if status is _ST_FAILED:
+                rec.next_attempt_at = retry_at
+            else:
                 del self._open[key]
                 self._records[key] = _freeze(rec)
-            else:
-                rec.status = _ST_FAILED
-                rec.next_attempt_at = retry_at
+            return True
+
+    # -- process registry (heartbeats) --------------------------------------------------------
+
+    def register_process(self, info: ProcessInfo) -> None:
+        with self._lock:
+            self._processes[info.id] = dataclasses.replace(info)
+
+    def heartbeat(self, process_id: str, now: float) -> bool:
+        with self._lock:
+            info = self._processes.get(process_id)
+            if info is None:
+                return False
+            info.last_heartbeat = now
+            return True
+
+    def deregister_process(self, process_id: str) -> None:
+        with self._lock:
+            self._processes.pop(process_id, None)
+
+    def processes(self) -> list[ProcessInfo]:
+        with self._lock:
+            found = [dataclasses.replace(p) for p in self._processes.values()]
+        return sorted(found, key=lambda p: (p.started_at, p.id))
+
+    def release_dead(self, now: float, timeout: float) -> list[tuple[ProcessInfo, list[tuple[str, str]]]]:
+        out: list[tuple[ProcessInfo, list[tuple[str, str]]]] = []
+        with self._lock:
+            dead = [p for p in self._processes.values() if p.last_heartbeat < now - timeout]
+            for info in sorted(dead, key=lambda p: (p.started_at, p.id)):
+                del self._processes[info.id]
+                message = dead_message(info, now)
+                released = []
+                for key, rec in self._open.items():
+                    if rec.status is _ST_PROCESSING and rec.owner == info.id:
+                        _add_attempt(rec, Attempt(rec.attempts, rec.updated_at, now, "released", message, info.id))
+                        rec.status = _ST_FAILED
+                        rec.next_attempt_at = now
+                        rec.lease_until = None
+                        rec.owner = None
+                        rec.last_error = message
+                        rec.updated_at = now
+                        released.append(key)
+                out.append((info, released))
+        return out
 
     # -- inspection -------------------------------------------------------------------------
 
@@ -342,6 +391,13 @@ _FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(EventRecord) 
 _ENDPOINT, _ID, _TYPE, _BODY, _HEADERS, _RECEIVED_AT, _TIMESTAMP, _STATUS, _ATTEMPTS, _ERROR, _DONE, _UPDATED_AT = (
     range(12)
 )
+_HISTORY = 12  # the attempts, flat: 6 atoms each (see _freeze)
+
+
+def _add_attempt(rec: EventRecord, attempt: Attempt) -> None:
+    rec.history.append(attempt)
+    if len(rec.history) > HISTORY_LIMIT:
+        del rec.history[: len(rec.history) - HISTORY_LIMIT]
 
 
 def _freeze(rec: EventRecord) -> _Frozen:
@@ -364,7 +420,11 @@ def _freeze(rec: EventRecord) -> _Frozen:
         rec.last_error,
         tuple(rec.handlers_done),
         rec.updated_at,
+        tuple(chain.from_iterable(_ATTEMPT_FIELDS(a) for a in rec.history)),  # flat, like the headers
     )
+
+
+_ATTEMPT_FIELDS = operator.attrgetter("number", "started_at", "finished_at", "outcome", "error", "process")
 
 
 def _thaw(t: _Frozen) -> EventRecord:
@@ -382,6 +442,7 @@ def _thaw(t: _Frozen) -> EventRecord:
         last_error=t[_ERROR],
         handlers_done=list(t[_DONE]),
         updated_at=t[_UPDATED_AT],
+        history=[Attempt(*t[_HISTORY][i : i + 6]) for i in range(0, len(t[_HISTORY]), 6)],
     )
 
 
@@ -411,6 +472,7 @@ def _copy(entry: _Entry, *, share_headers: bool = False) -> EventRecord:
     if not share_headers:
         new.headers = dict(entry.headers)
     new.handlers_done = list(entry.handlers_done)
+    new.history = list(entry.history)
     return new
 
 

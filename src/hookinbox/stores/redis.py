@@ -60,9 +60,10 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("the Redis store needs redis-py: pip install 'hookinbox[redis]'") from exc
 
 from hookinbox.errors import ConfigurationError
-from hookinbox.events import EventRecord, Status
+from hookinbox.events import EventRecord, ProcessInfo, Status
 from hookinbox.stores import StoreStats
 from hookinbox.stores import _redis_lua as lua
+from hookinbox.stores._base import dead_message
 from hookinbox.stores._batch import Batcher
 from hookinbox.stores._batched import BatchedProcessing, Claim, Settle
 from hookinbox.stores._query import Cursor, Filters, Timeline, add_to_timeline, empty_timeline
@@ -71,6 +72,8 @@ from hookinbox.stores._redis_codec import (
     glob_escape,
     member,
     pack,
+    pack_process,
+    process_from_packed,
     record_from_hash,
     record_row,
     split_member,
@@ -80,8 +83,9 @@ __all__ = ["RedisStore"]
 
 _CHUNK = 500
 _NO_BODY = ("endpoint", "id", "type", "status", "received_at", "updated_at", "attempts", "next_attempt_at",
-            "lease_until", "timestamp", "last_error", "handlers_done", "headers")  # fmt: skip
-_SCRIPTS = ("RECORD_MANY", "CLAIM_MANY", "SETTLE_MANY", "HANDLER_DONE", "REPLAY", "DISCARD", "PURGE", "DROP_BODIES")
+            "lease_until", "timestamp", "last_error", "handlers_done", "headers", "owner")  # fmt: skip
+_SCRIPTS = ("RECORD_MANY", "CLAIM_MANY", "SETTLE_MANY", "HANDLER_DONE", "REPLAY", "DISCARD", "PURGE", "DROP_BODIES",
+            "HEARTBEAT", "RELEASE")  # fmt: skip
 _OPTIONS = ("prefix", "dedup_ttl", "connect_timeout", "socket_timeout", "max_connections", "client_options",
             "request_timeout", "max_batch")  # fmt: skip
 
@@ -117,6 +121,7 @@ class RedisStore(BatchedProcessing):
         self.client = redis.Redis(connection_pool=pool, retry=Retry(NoBackoff(), 1))
         self._scripts = {name: self.client.register_script(getattr(lua, name)) for name in _SCRIPTS}
         self.k_all, self.k_pending, self.k_wait = prefix + "all", prefix + "pending", prefix + "wait"
+        self.k_processes = prefix + "processes"
         n, wait = max_batch, request_timeout
         self._recorder: Batcher[EventRecord, bool] = Batcher(
             self._record_many, max_batch=n, timeout=wait, name="hookinbox-redis-record"
@@ -157,7 +162,7 @@ class RedisStore(BatchedProcessing):
     # -- processing (claims and settlements batched like records) ---------------------------
 
     def _claim_many(self, items: Sequence[Claim]) -> list[EventRecord | None]:
-        rows = ((member(ep, i), repr(now), repr(now + lease)) for ep, i, now, lease in items)
+        rows = ((member(ep, i), repr(now), repr(now + lease), owner) for ep, i, now, lease, owner in items)
         flat = self._scripts["CLAIM_MANY"](keys=[self.k_pending, self.k_wait], args=[self.prefix, pack(rows)])
         return [claimed(one) for one in flat]
 
@@ -178,6 +183,34 @@ class RedisStore(BatchedProcessing):
         )
         out = self._scripts["SETTLE_MANY"](keys=[self.k_wait], args=[self.prefix, pack(rows)])
         return [bool(x) for x in out]
+
+    # -- process registry (heartbeats) --------------------------------------------------------
+
+    def register_process(self, info: ProcessInfo) -> None:
+        self.client.hset(self.k_processes, info.id, pack_process(info))
+
+    def heartbeat(self, process_id: str, now: float) -> bool:
+        return bool(self._scripts["HEARTBEAT"](keys=[self.k_processes], args=[process_id, repr(now)]))
+
+    def deregister_process(self, process_id: str) -> None:
+        self.client.hdel(self.k_processes, process_id)
+
+    def processes(self) -> list[ProcessInfo]:
+        found = [process_from_packed(v) for v in self.client.hgetall(self.k_processes).values()]
+        return sorted(found, key=lambda p: (p.started_at, p.id))
+
+    def release_dead(self, now: float, timeout: float) -> list[tuple[ProcessInfo, list[tuple[str, str]]]]:
+        """Each dead process in its own ``RELEASE`` script: pruned, claims released, by exactly one caller."""
+        cutoff = now - timeout
+        out: list[tuple[ProcessInfo, list[tuple[str, str]]]] = []
+        for info in self.processes():
+            if info.last_heartbeat >= cutoff:
+                continue
+            args = [self.prefix, info.id, repr(cutoff), repr(now), dead_message(info, now)]
+            done = self._scripts["RELEASE"](keys=[self.k_processes, self.k_wait], args=args)
+            if int(done[0]) == 1:
+                out.append((info, [split_member(m) for m in done[1:]]))
+        return out
 
     # -- inspection and operations ----------------------------------------------------------
 

@@ -52,10 +52,12 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 from hookinbox.errors import ConfigurationError
 from hookinbox.events import FINISHED, EventRecord, Status
+from hookinbox.stores._base import outcome_of
 from hookinbox.stores._batch import Batcher
 from hookinbox.stores._batched import BatchedProcessing, Claim, Settle
 from hookinbox.stores._sqlops import SQLOperations, record_from_row
-from hookinbox.stores._sqlschema import SCHEMA_VERSION, Tables, create_engine, ddl
+from hookinbox.stores._sqlprocs import SQLProcesses
+from hookinbox.stores._sqlschema import SCHEMA_VERSION, Tables, create_engine, ddl, migrate, upgrade_ddl
 
 __all__ = ["SQLStore", "ddl"]
 
@@ -68,7 +70,7 @@ _ENGINE_KEYS = (
 )  # fmt: skip
 
 
-class SQLStore(BatchedProcessing, SQLOperations):
+class SQLStore(BatchedProcessing, SQLProcesses, SQLOperations):
     durable = True
     blocking = True
 
@@ -148,6 +150,17 @@ class SQLStore(BatchedProcessing, SQLOperations):
             if version is None and self.create_schema:
                 conn.execute(schema.insert().values(version=SCHEMA_VERSION))
                 version = SCHEMA_VERSION
+        if version is not None and version < SCHEMA_VERSION:
+            if not self.create_schema:
+                raise ConfigurationError(
+                    f"table {schema.name} holds schema version {version}; this hookinbox uses {SCHEMA_VERSION}: "
+                    f"run `python -m hookinbox.stores.sql URL --print-ddl --from-version {version}` "
+                    "as an administrator, or allow create_schema",
+                    key="hookinbox.store",
+                )
+            with self._untimed() as conn:  # in place: add the new columns and tables, bump the version
+                migrate(conn, self.tables, version)
+            version = SCHEMA_VERSION
         if version != SCHEMA_VERSION:
             raise ConfigurationError(
                 f"table {schema.name} holds schema version {version}; this hookinbox uses {SCHEMA_VERSION}",
@@ -246,7 +259,7 @@ class SQLStore(BatchedProcessing, SQLOperations):
                 t.c.status.in_(_FINISHED),
                 t.c.updated_at < row["received_at"] - self.dedup_ttl,
             )
-            .values({k: v for k, v in row.items() if k not in ("endpoint", "id")})
+            .values({**{k: v for k, v in row.items() if k not in ("endpoint", "id")}, "owner": None, "history": None})
         )
         return conn.execute(stmt).rowcount == 1
 
@@ -275,6 +288,7 @@ class SQLStore(BatchedProcessing, SQLOperations):
                 lease_until=sa.bindparam("k_lease_until"),
                 attempts=c.attempts + 1,
                 updated_at=now,
+                owner=sa.bindparam("k_owner"),
             )
         )
         self._settle_stmt = (
@@ -286,6 +300,8 @@ class SQLStore(BatchedProcessing, SQLOperations):
                 next_attempt_at=sa.bindparam("k_retry"),
                 last_error=sa.bindparam("k_error"),
                 updated_at=now,
+                owner=None,
+                history=sa.bindparam("k_history"),
             )
         )
 
@@ -294,8 +310,8 @@ class SQLStore(BatchedProcessing, SQLOperations):
         self._setup()
         order = sorted(range(len(items)), key=lambda n: items[n][:2])
         params = [
-            {"k_endpoint": ep, "k_id": i, "k_now": now, "k_lease_until": now + lease}
-            for ep, i, now, lease in (items[n] for n in order)
+            {"k_endpoint": ep, "k_id": i, "k_now": now, "k_lease_until": now + lease, "k_owner": owner}
+            for ep, i, now, lease, owner in (items[n] for n in order)
         ]
         c = self.t.c
 
@@ -341,17 +357,30 @@ class SQLStore(BatchedProcessing, SQLOperations):
                 )
 
     def _settle_many(self, items: Sequence[Settle]) -> list[bool]:
-        """One transaction for the batch, in key order; True for each event that was processing."""
+        """One transaction for the batch, in key order; True for each event that was processing.
+
+        The batch's processing rows are read (and locked) first with one SELECT, for the attempt
+        each settlement appends to the row's history (number, claim time, owner)."""
         self._setup()
         order = sorted(range(len(items)), key=lambda n: items[n][:2])
-        params = [
-            {"k_endpoint": ep, "k_id": i, "k_status": st.value, "k_now": now, "k_retry": retry, "k_error": err}
-            for ep, i, st, now, retry, err in (items[n] for n in order)
-        ]
         settle = self._settle_stmt
-        settled = self._transaction(
-            lambda conn: {n for n, p in zip(order, params, strict=True) if conn.execute(settle, p).rowcount}
-        )
+
+        def work(conn: sa.Connection) -> set[int]:
+            rows = self._processing_rows(conn, [items[n][:2] for n in order])
+            settled: set[int] = set()
+            for n in order:
+                ep, i, st, now, retry, err = items[n]
+                row = rows.pop((ep, i), None)  # a key twice in one batch: the first settles it
+                if row is None:
+                    continue
+                history = self._appended(row, now, outcome_of(st), err, row.owner)
+                p = {"k_endpoint": ep, "k_id": i, "k_status": st.value, "k_now": now, "k_retry": retry,
+                     "k_error": err, "k_history": history}  # fmt: skip
+                if conn.execute(settle, p).rowcount:
+                    settled.add(n)
+            return settled
+
+        settled = self._transaction(work)
         return [n in settled for n in range(len(items))]
 
     def close(self) -> None:
@@ -377,6 +406,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--print-ddl", action="store_true", help="print the SQL that creates the schema (default)")
     action.add_argument("--create", action="store_true", help="create the schema now (needs DDL rights)")
+    parser.add_argument(
+        "--from-version", type=int, metavar="N", help="with --print-ddl: print the upgrade of a schema at version N"
+    )
     args = parser.parse_args(argv)
     if args.create:
         store = SQLStore.from_url(args.url, table_prefix=args.table_prefix)
@@ -384,7 +416,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             store._setup()
         finally:
             store.close()
-        print(f"schema version {SCHEMA_VERSION} ready ({args.table_prefix}events, {args.table_prefix}schema)")
+        prefix = args.table_prefix
+        print(f"schema version {SCHEMA_VERSION} ready ({prefix}events, {prefix}processes, {prefix}schema)")
+        return 0
+    if args.from_version is not None:
+        if not 1 <= args.from_version < SCHEMA_VERSION:
+            parser.error(f"--from-version must be between 1 and {SCHEMA_VERSION - 1}")
+        print(upgrade_ddl(args.url, args.from_version, args.table_prefix), end="")
         return 0
     print(ddl(args.url, args.table_prefix), end="")
     return 0
