@@ -21,10 +21,10 @@ def record(event_id: str, endpoint: str = "shop", t: float = T0, type: str = "or
     )  # fmt: skip
 
 
-def seeded_inbox(store: str = "memory://", **options: Any) -> Inbox:
+def seeded_inbox(store: str = "memory://", store_object: Any = None, **options: Any) -> Inbox:
     """Events: shop/evt_done (done), shop/evt_dead (dead, error "KeyError: 'sku'"), shop/evt_new (pending),
     orders/ord_1 (pending)."""
-    inbox = Inbox.from_settings(settings_dict(store=store, store_options=options))
+    inbox = Inbox.from_settings(settings_dict(store=store, store_options=options), store=store_object)
     s = inbox.store
     s.record(record("evt_done", t=T0))
     s.record(record("evt_dead", t=T0 + 1))

@@ -79,24 +79,24 @@ def test_event_page_masks_secrets_and_hides_bodies(inbox: Any) -> None:
 
 
 def test_event_page_shows_attempt_history() -> None:
-    """When the store keeps attempts, each is listed with its outcome, error and duration."""
+    """When the store keeps attempts, each is listed with its outcome, error, duration and process."""
 
-    class HistoryStore(MemoryStore):
+    class HistoryStore(MemoryStore):  # the history as a store keeping it returns it
         def get(self, endpoint: str, event_id: str) -> Any:
             rec = super().get(endpoint, event_id)
             if rec is not None:
                 rec.history = [
                     Attempt(1, T0 + 5, T0 + 5.25, "retry", "TimeoutError: upstream", "web-1"),
-                    Attempt(2, T0 + 65, T0 + 65.5, "dead", "KeyError: 'sku'", "web-1"),
+                    Attempt(2, T0 + 65, T0 + 65.5, "dead", "KeyError: 'sku'", "web-2"),
                 ]
             return rec
 
-    inbox = seeded_inbox()
-    inbox._store = HistoryStore()
-    inbox.store.record(record("evt_x"))
-    page = open_client(inbox).get("/event?endpoint=shop&id=evt_x")
+    inbox = seeded_inbox(store_object=HistoryStore())
+    page = open_client(inbox).get("/event?endpoint=shop&id=evt_dead")
+    rows = re.findall(r"<tr><td class=\"n\">(\d)</td>.*?</tr>", page.text, re.S)
+    assert rows == ["1", "2"]
     assert "TimeoutError: upstream" in page.text and "0.250 s" in page.text and "0.500 s" in page.text
-    assert page.text.count('<span class="status retry">') == 1 and "web-1" in page.text
+    assert page.text.count('<span class="status retry">') == 1 and "web-1" in page.text and "web-2" in page.text
 
 
 def test_replay_one_and_discard_dead(inbox: Any) -> None:
@@ -132,18 +132,29 @@ def test_replay_a_filtered_set_after_confirmation(inbox: Any) -> None:
     assert inbox.store.get("shop", "evt_done").status.value == "done"
 
 
+class Untracked:
+    """A store without a process registry (delegates everything else)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "processes":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+
 def test_processes_page() -> None:
     """Live processes when the store tracks them; a plain sentence when it does not."""
-    inbox = seeded_inbox()
-    assert "This store does not track processes." in open_client(inbox).get("/processes").text
 
     class Tracking(MemoryStore):
         def processes(self) -> list[ProcessInfo]:
             return [ProcessInfo("web-7f3a", "host-a", 4242, "web", T0, T0 + 110)]
 
-    inbox._store = Tracking()
-    page = open_client(inbox).get("/processes")
+    page = open_client(seeded_inbox(store_object=Tracking())).get("/processes")
     assert "web-7f3a" in page.text and "host-a" in page.text and "10 s ago" in page.text
+    other = seeded_inbox(store_object=Untracked(MemoryStore()))
+    assert "This store does not track processes." in open_client(other).get("/processes").text
 
 
 def test_wsgi_mounted_under_a_prefix(inbox: Any) -> None:
@@ -229,8 +240,6 @@ def test_a_store_that_fails_answers_503_without_its_message(caplog: pytest.LogCa
         def stats(self) -> Any:
             raise StoreUnavailable("postgresql://app:hunter2@db/app is unreachable")
 
-    inbox = seeded_inbox()
-    inbox._store = Down()
-    page = open_client(inbox).get("/")
+    page = open_client(seeded_inbox(store_object=Down())).get("/")
     assert page.status_code == 503 and "StoreUnavailable" in page.text
     assert "hunter2" not in page.text and "hunter2" not in caplog.text
