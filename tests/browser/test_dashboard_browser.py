@@ -188,3 +188,31 @@ def test_flask_mounted_dashboard(page: Any, flask_server: tuple[str, set[str]]) 
     assert page.url == url + "/hookinbox/" and page.locator('tr[data-endpoint="generic"]').count() == 1
     dashboard_flow(page, dashboard_url=url + "/hookinbox", receiver_url=url, fail=failing.add,
                    heal=failing.discard, tag="flask")  # fmt: skip
+
+
+def test_works_with_javascript_off(browser: Any, flask_server: tuple[str, set[str]]) -> None:
+    """JavaScript off: every page, filter and action works; only the chart is not drawn (its totals are shown)."""
+    from tests.browser.browser_helpers import count, deliver, listed_ids, until
+
+    url, failing = flask_server
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(url + "/admin-login")
+        page.fill('input[name="password"]', "pw")
+        page.click("button")
+        failing.add("evt_nojs_dead")
+        deliver(url, "evt_nojs_dead", "invoice.failed")
+        until(page, lambda: count(page, "generic", "dead") == 1, "the dead event on the overview")
+        assert page.locator("#chart").get_attribute("data-drawn") is None  # no script ran
+        assert "failed 1" in page.inner_text("figcaption")  # the totals need none
+        page.goto(url + "/hookinbox/events")
+        page.select_option('select[name="status"]', "dead")
+        page.click("button:has-text('Filter')")
+        assert listed_ids(page) == ["evt_nojs_dead"]
+        page.click("text=evt_nojs_dead")
+        failing.discard("evt_nojs_dead")
+        page.click("button:has-text('Replay')")
+        assert "Replayed 1 event" in page.inner_text(".flash")
+    finally:
+        context.close()
