@@ -41,3 +41,21 @@ def test_serve_dashboard_refuses_to_start_without_a_token(tmp_path: Path) -> Non
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 1 and "HOOKINBOX_DASHBOARD_TOKEN" in done.stderr
+
+
+def test_token_from_the_settings_when_they_have_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``dashboard_token`` in the settings is the token (ahead of the environment's)."""
+    from types import SimpleNamespace
+    from urllib.parse import urlencode
+
+    from hookinbox.asgi import not_found_app
+    from tests.dashboard.dashboard_helpers import csrf_of
+
+    monkeypatch.setenv("HOOKINBOX_DASHBOARD_TOKEN", "the-environment-token-0000")
+    inbox = SimpleNamespace(settings=SimpleNamespace(dashboard_token=TOKEN))
+    app = with_dashboard(not_found_app, inbox)  # type: ignore[arg-type]
+    _, headers, page = asgi_call(app, "GET", "/dashboard/login", {})
+    cookie = {"cookie": headers["set-cookie"].split(";")[0]}
+    for token, status in (("the-environment-token-0000", 401), (TOKEN, 303)):
+        form = urlencode({"token": token, "csrf": csrf_of(page)}).encode()
+        assert asgi_call(app, "POST", "/dashboard/login", cookie, form)[0] == status

@@ -1,8 +1,8 @@
 """The dashboard next to the standalone receiver: ``hookinbox serve --dashboard``.
 
-The dashboard answers under ``/dashboard``; everything else goes to the receiver. Its token comes from
-``$HOOKINBOX_DASHBOARD_TOKEN`` (a settings key ``dashboard_token = "${...}"`` is planned); without one,
-``serve --dashboard`` refuses to start.
+The dashboard answers under ``/dashboard``; everything else goes to the receiver. Its token is the
+settings' ``dashboard_token`` when the settings have that key (``dashboard_token = "${DASHBOARD_TOKEN}"``),
+else ``$HOOKINBOX_DASHBOARD_TOKEN``; without one, ``serve --dashboard`` refuses to start.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ PREFIX = "/dashboard"
 
 def with_dashboard(app: ASGIApp, inbox: Inbox, *, prefix: str = PREFIX, **options: Any) -> ASGIApp:
     """``app`` with the dashboard of ``inbox`` mounted at ``prefix`` (``options`` as :class:`Dashboard` takes)."""
+    if "token" not in options and "auth" not in options:
+        options["token"] = getattr(inbox.settings, "dashboard_token", None)  # None: the environment's
     dash = DashboardASGI(Dashboard(inbox, **options))
 
     async def combined(scope: Scope, receive: Receive, send: Send) -> None:
