@@ -29,6 +29,7 @@ LOGGERS = (
     "hookinbox.processing",
     "hookinbox.executor",
     "hookinbox.liveness",
+    "hookinbox.dashboard",
     "hookinbox.worker",
     "hookinbox.store",
     "hookinbox.serve",
