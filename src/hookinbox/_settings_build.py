@@ -13,17 +13,19 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from hookinbox._settings_model import EndpointSettings, RetryPolicy, SettingsModel
 from hookinbox.envelope import EventMapping
 from hookinbox.errors import ConfigurationError, SettingsErrors, toml_location
 from hookinbox.presets import Preset, get_preset
-from hookinbox.settings import EndpointSettings, RetryPolicy, Settings
 from hookinbox.units import parse_duration, parse_size
 from hookinbox.verifiers import build_verifier
 from hookinbox.verifiers._options import secret_problem
 
 __all__ = ["build", "interpolate", "normalise_store_url", "store_driver_problem"]
+
+S = TypeVar("S", bound=SettingsModel)
 
 _WHOLE_VAR = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -288,13 +290,15 @@ def build(
     base_dir: Path | None,
     *,
     from_file: bool = False,
-) -> Settings:
-    """Validate ``data``; raises one :class:`ConfigurationError`, or :class:`SettingsErrors` listing several."""
+    cls: type[S],
+) -> S:
+    """Validate ``data`` into a ``cls``; raises one :class:`ConfigurationError`, or :class:`SettingsErrors`
+    listing several."""
     if not isinstance(data, Mapping):
         raise ConfigurationError("settings must be a table", source=source)
     walker = _Walker(env)
     problems = _Problems()
-    settings = _assemble(walker.walk(data, ""), walker, problems, base_dir, from_file, source)
+    settings = _assemble(walker.walk(data, ""), walker, problems, base_dir, from_file, source, cls)
     errors = _with_variable_hints(problems, walker)
     if errors:
         errors = [e.located(source, toml=from_file) for e in errors]
@@ -333,8 +337,14 @@ def _with_variable_hints(problems: _Problems, walker: _Walker) -> list[Configura
 
 
 def _assemble(
-    data: Mapping[str, Any], walker: _Walker, problems: _Problems, base_dir: Path | None, strict: bool, source: str
-) -> Settings | None:
+    data: Mapping[str, Any],
+    walker: _Walker,
+    problems: _Problems,
+    base_dir: Path | None,
+    strict: bool,
+    source: str,
+    cls: type[S],
+) -> S | None:
     top = dict(data)
     endpoints_raw = top.pop("endpoints", None)
     glob: dict[str, Any] = {}
@@ -401,9 +411,7 @@ def _assemble(
             endpoints[ep.name] = ep
     if problems.errors:
         return None
-    return Settings(
-        endpoints=endpoints, source=source, given=given, notes=tuple(problems.notes), from_toml=strict, **opts
-    )
+    return cls(endpoints=endpoints, source=source, given=given, notes=tuple(problems.notes), from_toml=strict, **opts)
 
 
 def _unknown(name: str, known: list[str]) -> str:

@@ -10,13 +10,15 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from hookinbox import core
 from hookinbox._liveness import Liveness
+from hookinbox.drive import run_async, run_sync
 from hookinbox.errors import ConfigurationError
 from hookinbox.events import Status
 from hookinbox.executors import Executor, UnitOfWork, make_executor
 from hookinbox.handlers import Handler, HandlerRegistry
 from hookinbox.runtime import Observer, Runtime, Timer
-from hookinbox.settings import EndpointSettings, Settings
+from hookinbox.settings import EndpointSettings, Settings, load_settings
 from hookinbox.stores import Store
 
 if TYPE_CHECKING:
@@ -65,16 +67,15 @@ class Inbox:
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], **kwargs: Any) -> Inbox:
         """Build from a TOML settings file (``${VAR}`` interpolated from the environment)."""
-        return cls(Settings.from_file(path), **kwargs)
+        return cls(load_settings(path), **kwargs)
 
     @classmethod
     def from_settings(cls, settings: Settings | Mapping[str, Any] | str | os.PathLike[str], **kwargs: Any) -> Inbox:
-        """Build from a :class:`Settings`, a dict of the same shape as the TOML file, or a path."""
-        if isinstance(settings, Settings):
-            return cls(settings, **kwargs)
-        if isinstance(settings, Mapping):
-            return cls(Settings.from_dict(settings), **kwargs)
-        return cls.from_file(settings, **kwargs)
+        """Build from a :class:`Settings`, a dict of the same shape as the TOML file, or a path.
+
+        Loaded by :func:`hookinbox.settings.load_settings`, the one loader of every integration.
+        """
+        return cls(load_settings(settings), **kwargs)
 
     # -- what the runtime holds -------------------------------------------------------------
 
@@ -213,16 +214,10 @@ class Inbox:
 
         ``headers`` has lower-cased names; ``body`` is the raw bytes, already bounded by the shell.
         """
-        from hookinbox import core
-        from hookinbox.drive import run_sync
-
         return run_sync(core.receive(self.runtime, endpoint, headers, body, self.sync_executor()))
 
     async def areceive(self, endpoint: EndpointSettings, headers: Mapping[str, str], body: bytes) -> Reply:
         """:meth:`receive` on the running event loop (ASGI); starts the executor on this loop if needed."""
-        from hookinbox import core
-        from hookinbox.drive import run_async
-
         ex = self.async_executor()
         if not ex.running_here():
             await self.astartup()

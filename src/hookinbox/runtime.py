@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable
 
 from hookinbox._throttle import Throttled
+from hookinbox.errors import ConfigurationError
 from hookinbox.events import ProcessInfo
 from hookinbox.handlers import Handler, HandlerRegistry, import_handler
 from hookinbox.settings import EndpointSettings, Settings
@@ -123,7 +124,10 @@ class Runtime:
         for ep in self.endpoints.values():
             for pattern, refs in ep.handlers.items():
                 for ref in refs:
-                    fn = import_handler(ref, key=f"endpoints.{ep.name}.handlers.{pattern}")
+                    try:
+                        fn = import_handler(ref, key=f"endpoints.{ep.name}.handlers.{pattern}")
+                    except ConfigurationError as exc:  # name the file (and table) the setting came from
+                        raise self.settings.locate(exc) from None
                     self.registry.add(fn, pattern, endpoint=ep.name, name=ref)
         self._handlers_loaded = True
 
