@@ -55,8 +55,9 @@ def test_sigkilled_serve_is_recovered_within_45_s_of_its_restart(tmp_path: Path)
     first = Server(tmp_path)
     try:
         for payload, _ in provider.bodies()[:3]:
-            done = run_cli("send", provider.endpoint, provider.preset.event_type_of(payload), "--url", first.url,
-                           cwd=tmp_path)
+            done = run_cli(
+                "send", provider.endpoint, provider.preset.event_type_of(payload), "--url", first.url, cwd=tmp_path
+            )
             assert done.returncode == 0, done.stderr
         wait_for(lambda: len(_runs(tmp_path, "started")) >= 1, what="handlers to start")
         sent = _runs(tmp_path, "started")
@@ -73,3 +74,29 @@ def test_sigkilled_serve_is_recovered_within_45_s_of_its_restart(tmp_path: Path)
         assert states.get(second.proc.pid) == "alive" and first.proc.pid not in states  # the dead one was pruned
     finally:
         second.stop()
+
+
+def test_check_says_unhealthy_while_writes_fail(tmp_path: Path, pg_url: str, namespace: str) -> None:
+    """`hookinbox check` writes to the store: a PostgreSQL that answers reads and refuses writes is reported."""
+    from hookinbox.stores import store_from_url
+
+    write_settings(tmp_path, store=None, handler="cli_handlers:record")
+    settings = (tmp_path / "hookinbox.toml").read_text()
+    fine = settings.replace(
+        "[hookinbox]", f'[hookinbox]\nstore = "{pg_url}"\nstore_options = {{ table_prefix = "{namespace}_" }}'
+    )
+    read_only = fine.replace(
+        "}", ', engine_options = { connect_args = { options = "-c default_transaction_read_only=on" } } }', 1
+    )
+    try:
+        (tmp_path / "hookinbox.toml").write_text(fine)
+        ok = run_cli("check", cwd=tmp_path)
+        assert ok.returncode == 0, ok.stderr  # creates the tables
+        (tmp_path / "hookinbox.toml").write_text(read_only)
+        done = run_cli("check", cwd=tmp_path)
+        assert done.returncode == 1, done.stdout
+        assert "unhealthy: writes fail: " in done.stderr
+    finally:
+        store = store_from_url(pg_url, table_prefix=f"{namespace}_")
+        store.drop()  # type: ignore[attr-defined]
+        store.close()

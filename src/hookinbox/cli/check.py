@@ -91,6 +91,24 @@ def _check_store(inbox: Any) -> int:
         return 1
     total = sum(sum(by_status.values()) for by_status in stats.values())
     kind = "durable" if inbox.store.durable else "in memory: nothing survives the process"
+    health = getattr(inbox.store, "health", None)  # optional in the Store protocol (SQL and Redis have it)
+    if health is not None:
+        try:
+            status = health()
+        except Exception as exc:  # a probe that fails is an unhealthy store, never a traceback
+            err(f"error: store {redact(s.store)}: health probe failed: {type(exc).__name__}")
+            return 1
+        if not status.ok:
+            err(f"error: store {redact(s.store)} ({kind}): unhealthy: {status.reason}")
+            return 1
+    if inbox.store.durable:  # reading is not enough: a store can answer reads and refuse writes
+        probe = inbox.runtime.new_identity("check")
+        try:
+            inbox.store.register_process(probe)
+            inbox.store.deregister_process(probe.id)
+        except Exception as exc:  # never the message: driver errors may quote the URL
+            err(f"error: store {redact(s.store)} ({kind}): unhealthy: writes fail: {type(exc).__name__}")
+            return 1
     echo(f"ok: store {redact(s.store)} ({kind}): {plural(total, 'event')}")
     return 0
 
