@@ -75,6 +75,7 @@ _GLOBAL_KEYS: dict[str, str] = {
     "retry_after": "int",
     "max_events": "int",
     "log_bodies": "bool",
+    "dashboard_token": "str",
     "max_attempts": "attempts",
     "retry_delay": "duration",
     "retry_max_delay": "duration",

@@ -83,6 +83,8 @@ class SettingsModel:
     retry_after: int = 5
     max_events: int = 100_000
     log_bodies: bool = False
+    #: the token of the standalone dashboard (``hookinbox serve --dashboard``); write it as ``"${VAR}"``
+    dashboard_token: str | None = None
     source: str = "<dict>"
     #: the global settings given explicitly (the CLI picks its own default store when ``store`` is not)
     given: frozenset[str] = frozenset()

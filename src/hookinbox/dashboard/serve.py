@@ -22,7 +22,7 @@ PREFIX = "/dashboard"
 def with_dashboard(app: ASGIApp, inbox: Inbox, *, prefix: str = PREFIX, **options: Any) -> ASGIApp:
     """``app`` with the dashboard of ``inbox`` mounted at ``prefix`` (``options`` as :class:`Dashboard` takes)."""
     if "token" not in options and "auth" not in options:
-        options["token"] = getattr(inbox.settings, "dashboard_token", None)  # None: the environment's
+        options["token"] = inbox.settings.dashboard_token  # None: the environment's
     dash = DashboardASGI(Dashboard(inbox, **options))
 
     async def combined(scope: Scope, receive: Receive, send: Send) -> None:
