@@ -178,7 +178,7 @@ def test_unknown_key_without_a_close_match_lists_the_known_ones() -> None:
     with pytest.raises(ConfigurationError) as info:
         Settings.from_dict(glob(zzz=1), env={})
     assert str(info.value).startswith(
-        "<dict>: hookinbox.zzz: unknown setting; known settings are body_timeout, dedup_ttl,"
+        "<dict>: hookinbox.zzz: unknown setting; known settings are body_timeout, dashboard_token, dedup_ttl,"
     )
 
 
