@@ -113,6 +113,25 @@ class Batcher(Generic[T, R]):
             fut.cancel()  # still queued: the writer skips it
             raise StoreUnavailable("the store did not answer in time") from None
 
+    def run_many(self, items: Sequence[T]) -> list[R]:
+        """Write several items through the batches (a worker that took a batch from its queue): they join
+        whatever other callers queued, so one writer commits them together. Blocks the calling thread;
+        raises :class:`~hookinbox.errors.StoreUnavailable` if they are not all written in time."""
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        futs: list[concurrent.futures.Future[R]] = [concurrent.futures.Future() for _ in items]
+        self._ensure_thread()
+        with self._cond:
+            self._items.extend((item, None, fut) for item, fut in zip(items, futs, strict=True))
+            self._cond.notify()
+        deadline = time.monotonic() + self.timeout
+        try:
+            return [fut.result(max(0.0, deadline - time.monotonic())) for fut in futs]
+        except concurrent.futures.TimeoutError:
+            for fut in futs:
+                fut.cancel()  # still queued: the writer skips them
+            raise StoreUnavailable("the store did not answer in time") from None
+
     async def arun(self, item: T) -> R:
         """Write one item through the batch without blocking the running loop."""
         loop = asyncio.get_running_loop()

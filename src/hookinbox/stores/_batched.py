@@ -30,8 +30,10 @@ Claim = tuple[str, str, float, float, str | None]  # endpoint, id, now, lease, o
 class BatchedProcessing(StoreBase):
     """``claim``/``complete``/``fail`` and their async twins, batched; see the module docstring.
 
-    ``claim_many``/``settle_many`` (a worker that took a batch from its queue) call ``_claim_many``/
-    ``_settle_many`` directly: the batch is already made, one transaction / script call for it.
+    ``claim_many``/``settle_many`` (a worker that took a batch from its queue) put the whole batch in
+    the same writers: with several worker threads, their batches are committed together by one writer
+    (one transaction per written batch, no lock contention between workers on SQLite), and the items
+    keep their per-item semantics.
     """
 
     _claimer: Batcher[Claim, EventRecord | None]
@@ -67,16 +69,16 @@ class BatchedProcessing(StoreBase):
     def claim_many(
         self, keys: Sequence[tuple[str, str]], now: float, lease: float, owner: str | None = None
     ) -> list[EventRecord | None]:
-        """Claim every key in one call (not through the batcher); one result per key, in order."""
+        """Claim every key through the claim writer; one result per key, in order."""
         if not keys:
             return []
-        return self._claim_many([(endpoint, event_id, now, lease, owner) for endpoint, event_id in keys])
+        return self._claimer.run_many([(endpoint, event_id, now, lease, owner) for endpoint, event_id in keys])
 
     def settle_many(self, items: Sequence[Settle]) -> list[bool]:
-        """Settle every item in one call (not through the batcher); True for each that was processing."""
+        """Settle every item through the settle writer; True for each that was processing."""
         if not items:
             return []
-        return self._settle_many(items)
+        return self._settler.run_many(items)
 
     def complete(self, endpoint: str, event_id: str, now: float) -> None:
         self._settler.run((endpoint, event_id, Status.DONE, now, None, None))
