@@ -39,7 +39,7 @@ class Provider:
         return [(p, json.dumps(p).encode()) for p in self.preset.samples]
 
     def expected_id(self, payload: dict[str, Any], body: bytes) -> str:
-        idpath = self.preset.event.get("id")
+        idpath = self.preset.envelope.get("id")
         if idpath:
             return str(payload[idpath])
         import hashlib
@@ -47,7 +47,7 @@ class Provider:
         return "sha256:" + hashlib.sha256(body).hexdigest()
 
     def expected_data(self, payload: dict[str, Any]) -> Any:
-        return payload[self.preset.event["data"]]
+        return payload[self.preset.envelope["data"]]
 
 
 PROVIDERS = [

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hookinbox._settings_model import EndpointSettings, RetryPolicy, SettingsModel
-from hookinbox.envelope import EventMapping
+from hookinbox.envelope import Envelope
 from hookinbox.errors import ConfigurationError, SettingsErrors, toml_location
 from hookinbox.presets import Preset, get_preset
 from hookinbox.units import parse_duration, parse_size
@@ -480,7 +480,7 @@ def _endpoint(
             problems.add(f"{exc.args[0]}{hint}", f"{key}.preset")
         else:
             verify.update(preset.verify)
-            event.update(preset.event)
+            event.update(preset.envelope)
     if "verify" in raw:
         if not isinstance(raw["verify"], Mapping):
             problems.add("expected a table", f"{key}.verify")
@@ -500,9 +500,9 @@ def _endpoint(
     else:
         with problems.collect():
             verifier = build_verifier(_secrets(cx, raw, verify, preset), f"{key}.verify")
-    mapping = None
+    envelope = None
     with problems.collect():
-        mapping = EventMapping.from_options(event, f"{key}.event")
+        envelope = Envelope.from_options(event, f"{key}.event")
 
     handlers: dict[str, tuple[str, ...]] = {}
     raw_handlers = raw.get("handlers", {})
@@ -530,14 +530,14 @@ def _endpoint(
         max_delay=get("retry_max_delay", "duration", default_retry.max_delay),
     )
     store_payload = get("store_payload", "bool", default_store_payload)
-    if len(problems) > before or verifier is None or mapping is None:
+    if len(problems) > before or verifier is None or envelope is None:
         return None
     sensitive = frozenset({"authorization", "cookie", "proxy-authorization"}) | verifier.sensitive_headers
     return EndpointSettings(
         name=cx.name,
         path=path,
         verifier=verifier,
-        mapping=mapping,
+        envelope=envelope,
         handlers=handlers,
         max_body=max_body,
         retry=retry,

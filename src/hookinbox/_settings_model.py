@@ -7,10 +7,11 @@ Kept apart from :mod:`hookinbox.settings` (the public module, which adds the loa
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from hookinbox.envelope import EventMapping
+from hookinbox.envelope import Envelope
 from hookinbox.errors import ConfigurationError
 from hookinbox.presets import Preset
 from hookinbox.verifiers import Verifier
@@ -46,7 +47,8 @@ class EndpointSettings:
     name: str
     path: str
     verifier: Verifier
-    mapping: EventMapping
+    #: where the event's id, type, timestamp and data are (the endpoint's ``event`` table, or its preset's)
+    envelope: Envelope
     handlers: dict[str, tuple[str, ...]]
     max_body: int
     retry: RetryPolicy
@@ -54,6 +56,12 @@ class EndpointSettings:
     preset: Preset | None = None
     #: headers never stored nor logged (credentials), lower-cased
     sensitive_headers: frozenset[str] = frozenset()
+
+    @property
+    def mapping(self) -> Envelope:
+        """Deprecated name of :attr:`envelope`."""
+        warnings.warn("EndpointSettings.mapping is now .envelope", DeprecationWarning, stacklevel=2)
+        return self.envelope
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,7 @@ def _receive(
     executor: Executor,
 ) -> Flow[Reply]:
     now = rt.clock()
-    mapping = endpoint.mapping
+    envelope = endpoint.envelope
     try:
         endpoint.verifier.verify(headers, body, now)
         payload = parse_object(body)
@@ -142,9 +142,9 @@ def _receive(
         if answer is not None:  # e.g. Slack's url_verification: answered, not an event
             log.info("answered a handshake on %s", endpoint.name)
             return Reply.json(200, answer)
-        event_type = mapping.event_type(payload, headers)
-        event_id = mapping.event_id(payload, headers, body, event_type)
-        timestamp = mapping.event_timestamp(payload)
+        event_type = envelope.event_type(payload, headers)
+        event_id = envelope.event_id(payload, headers, body, event_type)
+        timestamp = envelope.event_timestamp(payload)
     except Rejected as exc:
         log.info("rejected delivery to %s: %s %s", endpoint.name, exc.status, exc.detail)
         rt.observe("rejected", endpoint.name, exc.code)
@@ -187,7 +187,7 @@ def _receive(
         id=event_id,
         type=event_type,
         endpoint=endpoint.name,
-        data=mapping.event_data(payload),
+        data=envelope.event_data(payload),
         payload=payload,
         headers=kept,
         received_at=now,

@@ -1,7 +1,7 @@
 """Where an event's id, type, timestamp and data sit in a provider's payload.
 
 Providers disagree: ``{id, type, data}``, ``{event_id, event_type, data}``,
-``{event_name, event_data}`` with no id at all. An :class:`EventMapping` names
+``{event_name, event_data}`` with no id at all. An :class:`Envelope` names
 the places with dotted paths (``data.object.id``) or headers, and derives a
 stable id for providers that send none.
 
@@ -28,7 +28,7 @@ from typing import Any
 
 from hookinbox.errors import ConfigurationError, MalformedPayload
 
-__all__ = ["MAX_JSON_DEPTH", "MAX_KEY_LENGTH", "MAX_TIMESTAMP_LENGTH", "EventMapping", "lookup", "parse_object"]
+__all__ = ["MAX_JSON_DEPTH", "MAX_KEY_LENGTH", "MAX_TIMESTAMP_LENGTH", "Envelope", "lookup", "parse_object"]
 
 #: The longest id or type (characters): the SQL stores' column size.
 MAX_KEY_LENGTH = 255
@@ -145,7 +145,7 @@ def _first_header(headers: Mapping[str, str], names: str, default: Any) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
-class EventMapping:
+class Envelope:
     """How to read one provider's envelope.
 
     ``id_header`` and ``type_header`` may name several headers, separated by
@@ -181,7 +181,7 @@ class EventMapping:
         object.__setattr__(self, "_templates", templates)
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any], key: str) -> EventMapping:
+    def from_options(cls, options: Mapping[str, Any], key: str) -> Envelope:
         allowed = {"id", "type", "timestamp", "data", "id_header", "type_header", "id_template", "derive"}
         unknown = set(options) - allowed
         if unknown:
@@ -263,3 +263,12 @@ class EventMapping:
 
     def event_data(self, payload: dict[str, Any]) -> Any:
         return lookup(payload, self.data) if self.data else payload
+
+
+def __getattr__(name: str) -> object:
+    if name == "EventMapping":  # the name before one name per concept
+        import warnings
+
+        warnings.warn("hookinbox.envelope.EventMapping is now Envelope", DeprecationWarning, stacklevel=2)
+        return Envelope
+    raise AttributeError(name)

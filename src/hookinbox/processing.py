@@ -136,7 +136,7 @@ def _run_handlers(rt: Runtime, record: EventRecord, event: Event | None) -> Flow
         return "dead", (endpoint, event_id, Status.DEAD, rt.clock(), None, f"endpoint {endpoint!r} is not configured")
     try:
         if event is None:
-            event = Event.from_record(record, ep.mapping.data)
+            event = Event.from_record(record, ep.envelope.data)
         event.attempt = record.attempts
     except Exception as exc:  # a stored body that no longer parses: nothing to retry
         return "dead", (endpoint, event_id, Status.DEAD, rt.clock(), None, _error_text(exc))

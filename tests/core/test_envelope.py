@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from hookinbox.envelope import EventMapping, lookup, parse_object
+from hookinbox.envelope import Envelope, lookup, parse_object
 from hookinbox.errors import MalformedPayload
 from hookinbox.presets import PRESETS
 
@@ -29,7 +29,7 @@ def test_parse_object_refuses_anything_but_an_object(body: bytes) -> None:
 
 def test_nimbus_events_without_id_get_the_body_hash() -> None:
     """Seed 001 sends no id: the id is the SHA-256 of the exact body, stable across retries."""
-    m = EventMapping.from_options(PRESETS["nimbus"].event, "event")
+    m = Envelope.from_options(PRESETS["nimbus"].envelope, "event")
     body = json.dumps(PRESETS["nimbus"].sample("medication:updated")).encode()
     payload = parse_object(body)
     expected = "sha256:" + hashlib.sha256(body).hexdigest()
@@ -38,7 +38,7 @@ def test_nimbus_events_without_id_get_the_body_hash() -> None:
 
 def test_two_status_updates_of_one_order_are_two_events() -> None:
     """'filled' then 'shipped' of the same medication_order_id get different ids (never the bare order id)."""
-    m = EventMapping.from_options(PRESETS["nimbus"].event, "event")
+    m = Envelope.from_options(PRESETS["nimbus"].envelope, "event")
     sample = PRESETS["nimbus"].sample("medication:updated")
     filled = dict(sample, event_data=dict(sample["event_data"], status="filled", previous_status="submitted"))
     ids = set()
@@ -50,7 +50,7 @@ def test_two_status_updates_of_one_order_are_two_events() -> None:
 
 def test_id_template_with_fallback_when_a_field_is_missing() -> None:
     """A template renders from the payload; when a field is absent the body hash is used instead."""
-    m = EventMapping(
+    m = Envelope(
         id=None,
         type="event_name",
         data="event_data",
@@ -64,7 +64,7 @@ def test_id_template_with_fallback_when_a_field_is_missing() -> None:
 
 def test_id_template_per_event_type() -> None:
     """A table of type pattern -> template picks the template by event type."""
-    m = EventMapping(
+    m = Envelope(
         id=None,
         type="event_name",
         id_template={"shipment:*": "{event_name}:{event_data.shipment_id}", "*": "{event_name}:{event_data.x}"},
@@ -75,14 +75,14 @@ def test_id_template_per_event_type() -> None:
 
 def test_canonical_json_derivation_ignores_key_order_and_spacing() -> None:
     """derive='json' gives one id for the same JSON serialised differently."""
-    m = EventMapping(id=None, derive="json")
+    m = Envelope(id=None, derive="json")
     a, b = {"x": 1, "y": [1, 2]}, {"y": [1, 2], "x": 1}
     assert m.event_id(a, {}, b"1", "t") == m.event_id(b, {}, b"2", "t")
 
 
 def test_id_and_type_from_headers() -> None:
     """id_header and type_header read the delivery's headers (GitHub-style)."""
-    m = EventMapping(id=None, type=None, id_header="x-delivery", type_header="x-event")
+    m = Envelope(id=None, type=None, id_header="x-delivery", type_header="x-event")
     headers = {"x-delivery": "d-1", "x-event": "push"}
     assert m.event_type({}, headers) == "push"
     assert m.event_id({}, headers, b"", "push") == "d-1"
@@ -94,7 +94,7 @@ def test_id_and_type_from_headers() -> None:
 )
 def test_missing_id_or_type_is_malformed(payload: dict[str, object]) -> None:
     """An envelope without a usable id or type is a 400, not a crash."""
-    m = EventMapping()
+    m = Envelope()
     with pytest.raises(MalformedPayload):
         t = m.event_type(payload, {})
         m.event_id(payload, {}, b"", t)
@@ -102,7 +102,7 @@ def test_missing_id_or_type_is_malformed(payload: dict[str, object]) -> None:
 
 def test_numeric_ids_become_strings() -> None:
     """A numeric id is kept as its string form."""
-    assert EventMapping().event_id({"id": 42, "type": "t"}, {}, b"", "t") == "42"
+    assert Envelope().event_id({"id": 42, "type": "t"}, {}, b"", "t") == "42"
 
 
 @pytest.mark.parametrize(
@@ -135,28 +135,28 @@ def test_accepted_bodies_do_not_depend_on_the_speed_extra(body: bytes, expected:
 )
 def test_ids_and_types_a_store_cannot_keep_are_malformed(payload: dict[str, str], message: str) -> None:
     """NUL, a lone surrogate or more than 255 characters in an id or type: 400 malformed, with the reason."""
-    m = EventMapping()
+    m = Envelope()
     with pytest.raises(MalformedPayload, match=message):
         m.event_id(payload, {}, b"{}", m.event_type(payload, {}))
 
 
 def test_the_longest_storable_id_and_type_are_accepted() -> None:
     """Exactly 255 characters (any Unicode, emoji included) is within the limit."""
-    m = EventMapping()
+    m = Envelope()
     payload = {"id": "\U0001f600" * 255, "type": "é" * 255}
     assert m.event_id(payload, {}, b"{}", m.event_type(payload, {})) == payload["id"]
 
 
 def test_a_header_id_is_checked_too() -> None:
     """An id taken from a header obeys the same limits."""
-    m = EventMapping(id_header="x-id")
+    m = Envelope(id_header="x-id")
     with pytest.raises(MalformedPayload, match="longer than 255"):
         m.event_id({}, {"x-id": "h" * 300}, b"{}", "t")
 
 
 def test_a_timestamp_longer_than_64_characters_is_malformed() -> None:
     """The timestamp column holds 64 characters: a longer one is refused, not cut or failed in the store."""
-    m = EventMapping(timestamp="created")
+    m = Envelope(timestamp="created")
     assert m.event_timestamp({"created": "2026-12-06T20:00:00Z"}) == "2026-12-06T20:00:00Z"
     with pytest.raises(MalformedPayload, match="timestamp longer than 64"):
         m.event_timestamp({"created": "9" * 65})
@@ -167,7 +167,7 @@ def test_non_finite_or_fractional_numeric_ids_are_malformed(text: bytes) -> None
     """An id that is NaN, infinite or has a fraction is refused (1e999 and Infinity are no longer one 'inf')."""
     payload = parse_object(b'{"id": ' + text + b', "type": "t"}')
     with pytest.raises(MalformedPayload, match="not a finite integer"):
-        EventMapping().event_id(payload, {}, b"", "t")
+        Envelope().event_id(payload, {}, b"", "t")
 
 
 @pytest.mark.parametrize(
@@ -177,7 +177,7 @@ def test_non_finite_or_fractional_numeric_ids_are_malformed(text: bytes) -> None
 def test_integral_numeric_ids_keep_their_text(text: bytes, expected: str) -> None:
     """Integers keep their exact digits (big ones too); an integral float keeps the text it always had."""
     payload = parse_object(b'{"id": ' + text + b', "type": "t"}')
-    assert EventMapping().event_id(payload, {}, b"", "t") == expected
+    assert Envelope().event_id(payload, {}, b"", "t") == expected
 
 
 def _nested(depth: int) -> bytes:
@@ -204,3 +204,19 @@ def test_deep_arrays_are_counted_too() -> None:
     body = b'{"id": 123456789012345678901234567890, "type": "t", "x": ' + b"[" * 150 + b"]" * 150 + b"}"
     with pytest.raises(MalformedPayload, match="nested deeper"):
         parse_object(body)
+
+
+def test_the_old_names_of_the_envelope_still_work_and_warn() -> None:
+    """One name per concept (the envelope); the names before it keep working with a DeprecationWarning."""
+    import pytest
+
+    import hookinbox.envelope
+    from hookinbox.settings import Settings
+
+    with pytest.warns(DeprecationWarning, match="Envelope"):
+        assert hookinbox.envelope.EventMapping is Envelope
+    ep = Settings.from_dict(
+        {"endpoints": {"x": {"path": "/x", "preset": "cimplify", "secret": "s3cret-value"}}}
+    ).endpoints["x"]
+    with pytest.warns(DeprecationWarning, match="envelope"):
+        assert ep.mapping is ep.envelope

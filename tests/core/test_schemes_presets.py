@@ -9,7 +9,7 @@ import pytest
 
 from hookinbox.core import receive
 from hookinbox.drive import run_sync
-from hookinbox.envelope import EventMapping
+from hookinbox.envelope import Envelope
 from hookinbox.errors import AuthenticationFailed, MalformedPayload
 from hookinbox.inbox import Inbox
 from hookinbox.presets import PRESETS
@@ -49,9 +49,9 @@ def test_preset_samples_sign_verify_and_map(name: str) -> None:
         d = signed_delivery(name, payload, settings=s, now=NOW)
         ep.verifier.verify(d.headers, d.body, NOW)
         parsed = json.loads(d.body)
-        event_type = ep.mapping.event_type(parsed, d.headers)
+        event_type = ep.envelope.event_type(parsed, d.headers)
         assert event_type == preset.event_type_of(payload)
-        assert ep.mapping.event_id(parsed, d.headers, d.body, event_type)
+        assert ep.envelope.event_id(parsed, d.headers, d.body, event_type)
 
 
 def test_header_based_presets_read_id_and_type_from_headers() -> None:
@@ -59,7 +59,7 @@ def test_header_based_presets_read_id_and_type_from_headers() -> None:
     s = settings()
     gh = PRESETS["github"]
     d = signed_delivery("github", gh.samples[1], settings=s, now=NOW)
-    mapping = s.endpoints["github"].mapping
+    mapping = s.endpoints["github"].envelope
     assert mapping.event_type({}, d.headers) == "push"
     assert mapping.event_id({}, d.headers, d.body, "push") == "8f2e6b1c-3a5d-11ee-9a6b-0242ac120002"
     sh = signed_delivery("shopify", {"id": 1}, settings=s, now=NOW, event_type="orders/paid", event_id="wh-1")
@@ -84,7 +84,7 @@ def test_standard_webhooks_event_id_is_the_signed_webhook_id() -> None:
         "standard-webhooks", PRESETS["standard-webhooks"].samples[0], settings=s, event_id="msg_x", now=NOW
     )
     s.endpoints["standard-webhooks"].verifier.verify(d.headers, d.body, NOW)
-    assert s.endpoints["standard-webhooks"].mapping.event_id({}, d.headers, d.body, "t") == "msg_x"
+    assert s.endpoints["standard-webhooks"].envelope.event_id({}, d.headers, d.body, "t") == "msg_x"
 
 
 def test_svix_headers_map_under_either_preset() -> None:
@@ -95,7 +95,7 @@ def test_svix_headers_map_under_either_preset() -> None:
         for other in ("svix", "standard-webhooks"):
             ep = s.endpoints[other]
             ep.verifier.verify(d.headers, d.body, NOW)
-            assert ep.mapping.event_id({}, d.headers, d.body, "a.b").startswith("msg_")
+            assert ep.envelope.event_id({}, d.headers, d.body, "a.b").startswith("msg_")
 
 
 def test_rotation_and_tolerance_through_settings() -> None:
@@ -124,7 +124,7 @@ def test_rotation_and_tolerance_through_settings() -> None:
 
 def test_event_mapping_accepts_a_list_of_id_headers() -> None:
     """id_header = "svix-id, webhook-id" takes the first header present; none present is a 400."""
-    mapping = EventMapping.from_options({"id_header": "Svix-Id, Webhook-Id", "type": "type"}, "e")
+    mapping = Envelope.from_options({"id_header": "Svix-Id, Webhook-Id", "type": "type"}, "e")
     assert mapping.event_id({}, {"webhook-id": "w1"}, b"", "t") == "w1"
     assert mapping.event_id({}, {"svix-id": "s1", "webhook-id": "w1"}, b"", "t") == "s1"
     with pytest.raises(MalformedPayload, match="missing event id"):

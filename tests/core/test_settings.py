@@ -333,7 +333,7 @@ def test_every_seed_preset_builds_and_verifies_its_own_samples(preset: str) -> N
     for sample in p.samples:
         body = repr(sample).encode()
         x.verifier.verify({k.lower(): v for k, v in x.verifier.headers_for(body, 0).items()}, body, 0)
-        assert x.mapping.event_type(sample, {}) == p.event_type_of(sample)
+        assert x.envelope.event_type(sample, {}) == p.event_type_of(sample)
     kind = ApiKeyVerifier if p.verify["scheme"] == "api-key" else HmacVerifier
     assert isinstance(x.verifier, kind)
 

@@ -64,8 +64,8 @@ def event_key(ep: EndpointSettings, body: bytes, headers: dict[str, str]) -> tup
     """The (type, id) the receiver will record for this delivery."""
     lower = {k.lower(): v for k, v in headers.items()}
     payload = parse_object(body)
-    event_type = ep.mapping.event_type(payload, lower)
-    return event_type, ep.mapping.event_id(payload, lower, body, event_type)
+    event_type = ep.envelope.event_type(payload, lower)
+    return event_type, ep.envelope.event_id(payload, lower, body, event_type)
 
 
 def target_url(url: str | None, path: str) -> str:

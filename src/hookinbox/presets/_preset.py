@@ -14,7 +14,8 @@ class Preset:
     provider: str
     doc: str
     verify: dict[str, Any]
-    event: dict[str, Any]
+    #: where the id, type, timestamp and data are (an endpoint's ``event`` table; see :class:`Envelope`)
+    envelope: dict[str, Any]
     #: seconds within which the provider wants a 2xx
     ack_budget: float
     #: delays between the provider's delivery attempts, in seconds
@@ -44,11 +45,11 @@ class Preset:
     def event_type_of(self, payload: dict[str, Any], headers: dict[str, str] | None = None) -> str:
         from hookinbox.envelope import lookup
 
-        header = self.event.get("type_header")
+        header = self.envelope.get("type_header")
         if header:
             sent = {k.lower(): v for k, v in (self.headers_of(payload) if headers is None else headers).items()}
             return str(sent.get(str(header).lower(), ""))
-        return str(lookup(payload, self.event.get("type") or "type"))
+        return str(lookup(payload, self.envelope.get("type") or "type"))
 
     def headers_of(self, payload: dict[str, Any]) -> dict[str, str]:
         """The (non-signature) headers the provider sends with a sample payload; ``{}`` if none."""

@@ -22,7 +22,7 @@ _STANDARD_WEBHOOKS = Preset(
     provider="Standard Webhooks sender",
     doc="standardwebhooks.com spec: webhook-id/-timestamp/-signature `v1,<base64>`, whsec_ base64 secret",
     verify={"scheme": "standard-webhooks"},
-    event={"id_header": "webhook-id, svix-id", "type": "type", "timestamp": "timestamp", "data": "data"},
+    envelope={"id_header": "webhook-id, svix-id", "type": "type", "timestamp": "timestamp", "data": "data"},
     ack_budget=15.0,
     # The spec leaves the schedule to the sender; this is the reference one Svix publishes.
     retry_schedule=(0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0),
@@ -36,7 +36,7 @@ _SVIX = Preset(
     provider="Svix",
     doc="docs.svix.com: svix-id/-timestamp/-signature (= Standard Webhooks); 2xx within 15 s",
     verify={"scheme": "svix"},
-    event={"id_header": "svix-id, webhook-id", "type": "type", "timestamp": "timestamp", "data": "data"},
+    envelope={"id_header": "svix-id, webhook-id", "type": "type", "timestamp": "timestamp", "data": "data"},
     ack_budget=15.0,
     # Immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (docs.svix.com/retries).
     retry_schedule=(0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0),
@@ -49,7 +49,7 @@ _STRIPE = Preset(
     provider="Stripe",
     doc="docs.stripe.com/webhooks: Stripe-Signature t=,v1= (hex HMAC-SHA256 of '{t}.{body}'); Event objects",
     verify={"scheme": "stripe"},
-    event={"id": "id", "type": "type", "timestamp": "created", "data": "data.object"},
+    envelope={"id": "id", "type": "type", "timestamp": "created", "data": "data.object"},
     # Stripe asks for a quick 2xx "prior to any complex logic" without a figure; 10 s is a safe budget.
     ack_budget=10.0,
     # Live mode: "for up to three days" with exponential backoff; Stripe does not publish the steps.
@@ -104,7 +104,13 @@ _GITHUB = Preset(
     doc="docs.github.com webhooks: X-Hub-Signature-256 sha256=<hex>; X-GitHub-Delivery id; X-GitHub-Event type",
     verify={"scheme": "github"},
     # The type is the X-GitHub-Event header ("push", "issues"); the payload's "action" refines it.
-    event={"id": None, "type": None, "id_header": "x-github-delivery", "type_header": "x-github-event", "data": None},
+    envelope={
+        "id": None,
+        "type": None,
+        "id_header": "x-github-delivery",
+        "type_header": "x-github-event",
+        "data": None,
+    },
     ack_budget=10.0,
     # GitHub does not retry a failed delivery; it can be redelivered by hand (same X-GitHub-Delivery).
     retry_schedule=(),
@@ -147,7 +153,7 @@ _SHOPIFY = Preset(
     provider="Shopify",
     doc="shopify.dev webhooks: base64 X-Shopify-Hmac-Sha256; X-Shopify-Webhook-Id; X-Shopify-Topic",
     verify={"scheme": "shopify"},
-    event={
+    envelope={
         "id": None,
         "type": None,
         "id_header": "x-shopify-webhook-id",
@@ -203,7 +209,7 @@ _SLACK = Preset(
     provider="Slack Events API",
     doc="api.slack.com: X-Slack-Signature v0=<hex> of 'v0:{ts}:{body}'; event_callback envelope; 2xx within 3 s",
     verify={"scheme": "slack"},
-    event={"id": "event_id", "type": "event.type", "timestamp": "event_time", "data": "event"},
+    envelope={"id": "event_id", "type": "event.type", "timestamp": "event_time", "data": "event"},
     ack_budget=3.0,
     # Immediately, after 1 minute, after 5 minutes (X-Slack-Retry-Num 1..3).
     retry_schedule=(0.0, 60.0, 300.0),

@@ -9,7 +9,7 @@ _NIMBUS_ORDERS = Preset(
     provider="Nimbus OS orders API",
     doc="seeds/000: X-Webhook-Signature, hex HMAC-SHA256 of the raw body",
     verify={"scheme": "hmac-sha256", "header": "X-Webhook-Signature", "encoding": "hex"},
-    event={"id": "id", "type": "type", "timestamp": "createdAt", "data": "data"},
+    envelope={"id": "id", "type": "type", "timestamp": "createdAt", "data": "data"},
     ack_budget=10.0,
     # 1 s, 2, 4, 8 ... 5 attempts over ~24 h: the horizon is the documented 24 h.
     retry_schedule=(1.0, 2.0, 4.0, 8.0, 86400.0),
@@ -52,7 +52,7 @@ _NIMBUS = Preset(
     verify={"scheme": "api-key", "header": "X-API-Key"},
     # No id: derive it from the exact body (a retry resends the same bytes). Never the bare
     # medication_order_id the doc suggests: "filled" then "shipped" of one order are two events.
-    event={"id": None, "type": "event_name", "timestamp": None, "data": "event_data"},
+    envelope={"id": None, "type": "event_name", "timestamp": None, "data": "event_data"},
     ack_budget=5.0,
     retry_schedule=(60.0, 300.0, 900.0, 3600.0),
     secret_env="NIMBUS_API_KEY",
@@ -103,7 +103,7 @@ _NIMBUS = Preset(
             },
         },
     ),
-    notes="Event ids are derived: SHA-256 of the raw body (see EventMapping).",
+    notes="Event ids are derived: SHA-256 of the raw body (see Envelope).",
 )
 
 _NOVAMED = Preset(
@@ -111,7 +111,7 @@ _NOVAMED = Preset(
     provider="NovaMed",
     doc="seeds/002: x-api-key equals your webhook secret; {event_type, event_id, timestamp, clinic_id, data}",
     verify={"scheme": "api-key", "header": "x-api-key"},
-    event={"id": "event_id", "type": "event_type", "timestamp": "timestamp", "data": "data"},
+    envelope={"id": "event_id", "type": "event_type", "timestamp": "timestamp", "data": "data"},
     ack_budget=5.0,
     retry_schedule=(0.0, 60.0, 300.0, 900.0, 3600.0),
     secret_env="NOVAMED_WEBHOOK_SECRET",
@@ -162,7 +162,7 @@ _GENERIC = Preset(
     # received, which is what the sender signed before sending. The whsec_ secret is used
     # as-is (the doc's createHmac takes the whole string), not base64-decoded.
     verify={"scheme": "hmac-sha256", "header": "X-Webhook-Signature", "encoding": "hex"},
-    event={"id": "id", "type": "type", "timestamp": "created_at", "data": "data"},
+    envelope={"id": "id", "type": "type", "timestamp": "created_at", "data": "data"},
     ack_budget=5.0,
     retry_schedule=(0.0, 30.0, 300.0, 1800.0, 7200.0),
     secret_env="WEBHOOK_SECRET",
@@ -181,7 +181,7 @@ _CIMPLIFY = Preset(
     provider="Cimplify",
     doc="seeds/004: X-Cimplify-Signature, hex HMAC-SHA256 of the body; {id, type, created_at, data}",
     verify={"scheme": "hmac-sha256", "header": "X-Cimplify-Signature", "encoding": "hex"},
-    event={"id": "id", "type": "type", "timestamp": "created_at", "data": "data"},
+    envelope={"id": "id", "type": "type", "timestamp": "created_at", "data": "data"},
     ack_budget=30.0,
     retry_schedule=(60.0, 300.0, 1800.0),
     secret_env="CIMPLIFY_WEBHOOK_SECRET",

@@ -114,7 +114,7 @@ def signed_delivery(
     ep = _endpoint(endpoint, inbox, settings)
     body = encode(payload)
     when = now if now is not None else (inbox.clock() if inbox is not None else time.time())
-    mapping = ep.mapping
+    mapping = ep.envelope
     sample = ep.preset.headers_of(dict(payload)) if ep.preset is not None and isinstance(payload, Mapping) else {}
     out: dict[str, str] = {"content-type": "application/json", **{k.lower(): v for k, v in sample.items()}}
     signed = ep.verifier.headers_for(body, when)

@@ -110,7 +110,7 @@ class WebhookClient:
         """The event id hookinbox derives from ``delivery`` (header, body field or body hash)."""
         from hookinbox.envelope import parse_object
 
-        mapping = self.inbox.endpoints[delivery.endpoint].mapping
+        mapping = self.inbox.endpoints[delivery.endpoint].envelope
         payload = parse_object(delivery.body)
         headers = _lower(delivery.headers)
         return mapping.event_id(payload, headers, delivery.body, mapping.event_type(payload, headers))
