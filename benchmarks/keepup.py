@@ -70,21 +70,23 @@ def intake(cell: str, args: argparse.Namespace, tmp: Path, pins: tuple[str, str]
     try:
         warm = harness.write_bodies(tmp / "warm.txt", "w" + uuid.uuid4().hex[:4], 2000)
         rate = max(2000.0, srv.load("/bare", warm, args.conc, 1, load_core)["rps"])
-        srv.load(
+        warm_hook = srv.load(
             "/hook",
             harness.write_bodies(tmp / "hw.txt", uuid.uuid4().hex[:8], int(rate * 2) + 2000),
             args.conc,
             1,
             load_core,
         )
+        rate = max(rate, warm_hook["rps"])
         for _ in range(args.rounds):
             bare = srv.load("/bare", warm, args.conc, args.duration, load_core)
             rate = max(rate, bare["rps"])
             before = _read_int(handled_file)
-            bodies = harness.write_bodies(
-                tmp / "hook.txt", uuid.uuid4().hex[:8], int(rate * 1.2 * args.duration) + 2000
+            bodies = harness.write_bodies(  # fresh ids for twice the best rate seen: no id sent twice
+                tmp / "hook.txt", uuid.uuid4().hex[:8], int(rate * 2 * args.duration) + 5000
             )
             hook = srv.load("/hook", bodies, args.conc, args.duration, load_core)
+            rate = max(rate, hook["rps"])
             seconds = hook["duration_us"] / 1e6
             acked = hook["requests"] - hook["non2xx"]
             handled_during = _read_int(handled_file) - before
@@ -183,6 +185,8 @@ def render(meta: dict[str, Any], cells: list[dict[str, Any]], drains: list[dict[
         bare, acked, handled = _median(r, "bare_rps"), _median(r, "acked_rps"), _median(r, "handled_rps")
         caught = [x["caught_up_s"] for x in r]
         after = "never (see note)" if any(v is None for v in caught) else f"{max(caught):.1f} s"
+        if any(x["wraps"] for x in r):
+            after += " (ids repeated: invalid)"
         lines.append(
             f"| {c['cell']} | {bare:,.0f} | {acked:,.0f} | {acked / bare:.2f} | {handled:,.0f} | "
             f"{handled / acked if acked else 0:.2f} | {sum(x['refused'] for x in r):,} | {_median(r, 'p50_ms'):.1f} | "

@@ -184,7 +184,7 @@ def test_heartbeats_failing_past_the_timeout_stop_claims_and_rejoin(
         if proxy is not None:
             proxy.stop()
         else:  # SQLite: another connection holds the write lock, so every write (heartbeats too) fails
-            lock = sqlite3.connect(reachable[0].removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+            lock = sqlite3.connect(reachable[0].removeprefix("sqlite:///"), timeout=10, isolation_level=None)
             lock.execute("BEGIN EXCLUSIVE")
         with caplog.at_level("ERROR", logger="hookinbox.liveness"):
             wait_until(lambda: not inbox.liveness.can_claim, timeout=20, what="the process to stop claiming")

@@ -135,10 +135,7 @@ class WorkerPool:
     def _take(self, first: Item) -> tuple[list[Item], bool]:
         """``first`` and what else this worker should take now; True when the stop sentinel was seen."""
         batch = [first]
-        per_event = self._per_event
-        if per_event is None:  # nothing measured yet: a handler might be slow, claim one at a time
-            return batch, False
-        want = min(MAX_BATCH, self._queue.qsize() // self.workers + 1, max(1, int(BATCH_BUDGET / max(per_event, 1e-6))))
+        want = self.batch_size(self._queue.qsize(), self.workers)
         while len(batch) < want:
             try:
                 item = self._queue.get_nowait()
@@ -148,6 +145,15 @@ class WorkerPool:
                 return batch, True
             batch.append(item)
         return batch, False
+
+    def batch_size(self, queued: int, workers: int) -> int:
+        """How many events one worker takes now: its share of the ``queued`` ones, at most
+        :data:`MAX_BATCH`, and about :data:`BATCH_BUDGET` of measured handler time (one at a time
+        until a handler was measured: it might be slow, and a batch's claims wait for it)."""
+        per_event = self._per_event
+        if per_event is None:
+            return 1
+        return min(MAX_BATCH, queued // workers + 1, max(1, int(BATCH_BUDGET / max(per_event, 1e-6))))
 
     def _work(self) -> None:
         while True:

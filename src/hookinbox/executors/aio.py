@@ -30,7 +30,7 @@ from hookinbox.events import Event
 from hookinbox.executors import ExecutorBase
 from hookinbox.executors._admission import Admission
 from hookinbox.executors._pool import Sweeper, WorkerPool
-from hookinbox.processing import log_unsettled, process, release
+from hookinbox.processing import log_unsettled, process, process_batch, release
 
 if TYPE_CHECKING:
     from hookinbox._liveness import Liveness
@@ -203,19 +203,50 @@ class AsyncioExecutor(ExecutorBase):
             item = await q.get()
             if item is None:
                 return
-            key = [(item[0], item[1])]
-            self.admission.taken(key)
+            batch, last = self._take(q, item)
+            keys = [(ep, eid) for ep, eid, _ in batch]
+            self.admission.taken(keys)
             if not self.liveness.can_claim:
-                self.admission.finished(key)
-                continue  # presumed dead by the others: the event stays in the store for them
-            self._busy += 1
+                self.admission.finished(keys)
+                continue  # presumed dead by the others: the events stay in the store for them
+            self._busy += len(batch)
             try:
-                await self._run(item)
+                if len(batch) == 1:
+                    await self._run(batch[0])
+                else:
+                    await self._run_batch(batch)
             except Exception as exc:
-                log_unsettled(item[0], item[1], exc)
+                for endpoint, event_id in keys:
+                    log_unsettled(endpoint, event_id, exc)
             finally:
-                self._busy -= 1
-                self.admission.finished(key)
+                self._busy -= len(batch)
+                self.admission.finished(keys)
+            if last:
+                return
+
+    def _take(self, q: asyncio.Queue[_Item | None], first: _Item) -> tuple[list[_Item], bool]:
+        """``first`` and what else this worker should take now (its share of the queue, within the
+        handler-time budget the pool measures); True when the stop sentinel was seen."""
+        batch = [first]
+        want = self.pool.batch_size(q.qsize(), self.workers)
+        while len(batch) < want:
+            try:
+                item = q.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    async def _run_batch(self, batch: list[_Item]) -> None:
+        """Claim and settle a batch in one store call each; its handlers run one after the other."""
+        try:
+            await run_async(process_batch(self.rt, batch, go_on=lambda: not self._stopping), self._threads)
+        except asyncio.CancelledError:
+            for endpoint, event_id, _ in batch:  # handlers stopped: give back what is still claimed
+                await asyncio.shield(self._release(endpoint, event_id))
+            raise
 
     async def _run(self, item: _Item) -> None:
         endpoint, event_id, event = item

@@ -194,6 +194,12 @@ def create_engine(
     read_timeout = statement_timeout + 3.0 if read_timeout is None else read_timeout
     if backend == "sqlite":
         connect_args = {"timeout": busy_timeout, "check_same_thread": False}
+        # SQLite has one writer, and every transaction here begins IMMEDIATE: threads of one process
+        # (the record, claim and settle writers, the sweeper, heartbeats) take turns on ONE pooled
+        # connection, a fast handoff, instead of colliding on the file lock, where SQLite's busy handler
+        # sleeps (up to 100 ms a try) and throughput fell to a few hundred events a second. Other
+        # processes on the same file still wait through busy_timeout.
+        kwargs = {"poolclass": sa.pool.QueuePool, "pool_size": 1, "max_overflow": 0, "pool_timeout": busy_timeout}
     else:
         kwargs = {
             "pool_size": pool_size,
