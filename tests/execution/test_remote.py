@@ -19,7 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
-from execution_helpers import PATH, delivery, settings, wait_for
+from execution_helpers import PATH, delivery, settings
+from tests.toolkit import wait_for
 
 from hookinbox import ConfigurationError, Inbox, Status
 

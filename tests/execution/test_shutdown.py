@@ -12,7 +12,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from execution_helpers import PATH, delivery, settings, wait_for, wait_status
+from execution_helpers import PATH, delivery, settings
+from tests.toolkit import wait_for, wait_status
 from werkzeug.test import Client
 
 from hookinbox import Inbox, Status

@@ -48,8 +48,9 @@ def exercise_contract(store_cls: Any) -> list[str]:
     same class in test_django_contract.py)."""
     import inspect
 
-    from hookinbox.django.models import InboxEvent
     from tests.stores.test_contract import TestStoreContract
+
+    from hookinbox.django.models import InboxEvent
 
     suite = TestStoreContract()
     ran: list[str] = []

@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from tests.stores.test_contract import TestStoreContract
 
 from hookinbox.django.store import DjangoStore
 from hookinbox.stores import Store
-from tests.stores.test_contract import TestStoreContract
 
 __all__ = ["TestStoreContract"]  # collected here too, on the fixtures below
 
