@@ -57,7 +57,14 @@ def deliver(base_url: str, event_id: str, event_type: str = "user.created") -> s
 
 def until(page: Any, check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
     """Reload ``page`` until ``check()`` is truthy."""
-    return wait_for(lambda: check() or page.reload(), timeout, what, interval=0.25)
+
+    def reloaded_unless_done() -> Any:
+        value = check()
+        if not value:
+            page.reload()
+        return value
+
+    return wait_for(reloaded_unless_done, timeout, what, interval=0.25)
 
 
 def count(page: Any, endpoint: str, column: str) -> int:
