@@ -10,26 +10,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from tests.toolkit import Response
 
 App = Callable[
     [dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]],
     Awaitable[None],
 ]
-
-
-@dataclass
-class AsgiResponse:
-    status_code: int
-    headers: dict[str, str]
-    content: bytes
-    receive_calls: int = 0
-
-    def json(self) -> Any:
-        import json
-
-        return json.loads(self.content)
 
 
 class AsgiClient:
@@ -79,7 +67,7 @@ class AsgiClient:
         *,
         disconnect_after: int | None = None,
         content_length: bool = True,
-    ) -> AsgiResponse:
+    ) -> Response:
         chunks = [body] if isinstance(body, bytes) else list(body)
         hdrs = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
         if content_length and isinstance(body, bytes) and not any(k == b"content-length" for k, _ in hdrs):
@@ -128,7 +116,7 @@ class AsgiClient:
 
         await self.app(scope, receive, send)
         done.set()
-        return AsgiResponse(status, out_headers, b"".join(parts), calls)
+        return Response(status, out_headers, b"".join(parts), calls)
 
     def request(
         self,
@@ -137,5 +125,5 @@ class AsgiClient:
         body: bytes | Sequence[bytes] = b"",
         headers: dict[str, str] | None = None,
         **kw: Any,
-    ) -> AsgiResponse:
+    ) -> Response:
         return self.run(self.arequest(method, path, body, headers, **kw))  # type: ignore[no-any-return]

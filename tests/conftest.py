@@ -7,10 +7,12 @@ CI machine with a service down can never go green by skipping.
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import uuid
 from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
 
@@ -44,14 +46,15 @@ def require_service(name: str) -> str:
     return url
 
 
-def require_module(name: str) -> None:
-    """Skip (fail under CI=true) when an optional dependency is not installed."""
+def require_module(name: str) -> ModuleType:
+    """The imported module ``name`` (dotted names give the submodule), or skip (fail under CI=true) when this
+    optional dependency is not installed. In place of ``pytest.importorskip``, in a test or at module level."""
     try:
-        __import__(name)
+        return importlib.import_module(name)
     except ImportError:
         if IN_CI and os.environ.get("HOOKINBOX_CORE_ONLY") != "1":
             pytest.fail(f"CI=true and {name} is not installed", pytrace=False)
-        pytest.skip(f"{name} is not installed (pip install 'hookinbox[all]')")
+        pytest.skip(f"{name} is not installed (pip install 'hookinbox[all]')", allow_module_level=True)
 
 
 def require_tool(name: str, *candidates: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookinbox.presets import PRESETS, Preset
-from hookinbox.verifiers.hmac import sign
+from tests.toolkit import hmac_headers
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,9 @@ class Provider:
 
     def headers(self, body: bytes, secret: str | None = None) -> dict[str, str]:
         key = self.secret if secret is None else secret
-        value = key if self.scheme == "api-key" else sign(key, body)
-        return {self.header: value, "Content-Type": "application/json"}
+        if self.scheme == "api-key":
+            return {self.header: key, "Content-Type": "application/json"}
+        return hmac_headers(key, body, self.header)
 
     def bodies(self) -> list[tuple[dict[str, Any], bytes]]:
         return [(p, json.dumps(p).encode()) for p in self.preset.samples]

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.conftest import require_module
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "benchmarks" / "run.py"
@@ -17,7 +18,7 @@ RUN = ROOT / "benchmarks" / "run.py"
 @pytest.mark.slow
 def test_quick_run_writes_a_well_formed_table(tmp_path: Path) -> None:
     """`run.py --quick` measures one configuration and writes its row, targets and metadata."""
-    pytest.importorskip("uvicorn")
+    require_module("uvicorn")
     out = tmp_path / "bench.md"
     raw = tmp_path / "bench.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}

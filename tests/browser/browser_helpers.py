@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from typing import Any
 
 from tests.conftest import require_module, require_tool
 from tests.seeds import PROVIDERS
+from tests.toolkit import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "img"
@@ -57,15 +57,14 @@ def deliver(base_url: str, event_id: str, event_type: str = "user.created") -> s
 
 def until(page: Any, check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
     """Reload ``page`` until ``check()`` is truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def reloaded_unless_done() -> Any:
         value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.25)
-        page.reload()
+        if not value:
+            page.reload()
+        return value
+
+    return wait_for(reloaded_unless_done, timeout, what, interval=0.25)
 
 
 def count(page: Any, endpoint: str, column: str) -> int:

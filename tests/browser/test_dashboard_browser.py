@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 from tests.browser.browser_helpers import ROOT, dashboard_flow, launch
 from tests.conftest import require_module
 from tests.seeds import PROVIDERS
+from tests.toolkit import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -84,15 +84,16 @@ def standalone(tmp_path: Path) -> Iterator[tuple[str, FailList]]:
             cwd=tmp_path, env=env, stdout=stdout, stderr=stderr,
         )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while not (m := re.search(r"listening on (http://\S+)", out.read_text())):
+
+        def alive() -> bool:
             assert proc.poll() is None, (tmp_path / "serve.err").read_text()
-            assert time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.1)
-        url = m.group(1)
-        while not healthy(url):  # the port is bound before uvicorn listens on it
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.err").read_text()
-            time.sleep(0.1)
+            return True
+
+        found = wait_for(
+            lambda: alive() and re.search(r"listening on (http://\S+)", out.read_text()), 30, "serve to start"
+        )
+        url = found.group(1)
+        wait_for(lambda: alive() and healthy(url), 30, "/healthz")  # the port is bound before uvicorn listens on it
         yield url, fails
     finally:
         proc.terminate()

@@ -10,6 +10,7 @@ import pytest
 from hookinbox import Settings
 from hookinbox.cli.demo import example_settings_path
 from tests.cli.cli_helpers import run_cli
+from tests.conftest import require_module
 from tests.seeds import PROVIDERS
 
 pytestmark = pytest.mark.slow
@@ -38,7 +39,7 @@ def test_demo_on_a_memory_store(tmp_path: Path) -> None:
 
 def test_demo_on_sqlite_by_default(tmp_path: Path) -> None:
     """Without options the demo uses a temporary SQLite inbox (what `pip install '.[serve]'` provides)."""
-    pytest.importorskip("hookinbox.stores.sql", reason="the SQL store is not merged into this branch yet")
+    require_module("sqlalchemy")
     done = run_cli("demo", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "(store sqlite:///" in done.stdout

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.cli_helpers import Server, run_cli, wait_for, write_settings
+from tests.cli.cli_helpers import Server, run_cli, write_settings
 from tests.conftest import require_module
 from tests.seeds import PROVIDERS
+from tests.toolkit import wait_for
 
 pytestmark = pytest.mark.slow
 

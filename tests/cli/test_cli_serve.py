@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.cli_helpers import Server, get, run_cli, wait_for, write_settings
+from tests.cli.cli_helpers import Server, get, run_cli, write_settings
 from tests.seeds import PROVIDERS
+from tests.toolkit import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.cli.cli_helpers import Server, get, run_cli, wait_for, write_settings
+from tests.cli.cli_helpers import Server, get, run_cli, write_settings
+from tests.conftest import require_module
 from tests.seeds import PROVIDERS
+from tests.toolkit import wait_for
 
 pytestmark = pytest.mark.slow
 
-pytest.importorskip("hookinbox.stores.sql", reason="the SQL store (hookinbox.stores.sql) is not in this branch yet")
-pytest.importorskip("sqlalchemy", reason="sqlalchemy is not installed (pip install 'hookinbox[serve]')")
+require_module("sqlalchemy")
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,7 @@ from hookinbox.errors import StoreFull
 from hookinbox.events import EventRecord, Status
 from hookinbox.stores import store_from_url
 from hookinbox.stores.memory import MemoryStore
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.toolkit import Clock
 
 
 def rec(i: object, endpoint: str = "ep", at: float = 1_000.0) -> EventRecord:
@@ -57,7 +50,7 @@ def test_same_id_on_two_endpoints_is_two_events() -> None:
 
 def test_finished_keys_expire_after_dedup_ttl() -> None:
     """A done event stays a duplicate until dedup_ttl has passed, then its id is new again."""
-    clock = Clock()
+    clock = Clock(1_000.0)
     store = MemoryStore(dedup_ttl=100, clock=clock)
     assert store.record(rec(1))
     assert store.claim("ep", "1", clock.now, 10)
@@ -70,7 +63,7 @@ def test_finished_keys_expire_after_dedup_ttl() -> None:
 
 def test_unfinished_events_never_expire() -> None:
     """A pending event is a duplicate forever (it must not be lost by expiry)."""
-    clock = Clock()
+    clock = Clock(1_000.0)
     store = MemoryStore(dedup_ttl=10, clock=clock)
     store.record(rec(1))
     clock.now += 1_000
@@ -101,7 +94,7 @@ def test_full_of_unfinished_events_refuses_new_ones() -> None:
 
 def test_claim_lease_and_recovery() -> None:
     """A claimed event cannot be claimed again until its lease expires; then it is due again."""
-    clock = Clock()
+    clock = Clock(1_000.0)
     store = MemoryStore(clock=clock)
     store.record(rec(1))
     first = store.claim("ep", "1", clock.now, 30)

@@ -7,18 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from execution_helpers import require_store_backend
+from tests.conftest import require_module
 
 
 @pytest.fixture
 def sqlite_store(tmp_path: Path) -> str:
-    require_store_backend("hookinbox.stores.sql")
+    require_module("sqlalchemy")
     return f"sqlite:///{tmp_path / 'inbox.db'}"
 
 
 @pytest.fixture(params=["memory", "sqlite"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Every store the in-process executors are proved on: memory always, SQLite once merged."""
+    """Every store the in-process executors are proved on: memory and SQLite."""
     if request.param == "memory":
         return "memory://"
     return request.getfixturevalue("sqlite_store")  # type: ignore[no-any-return]
@@ -27,7 +27,6 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def shared_store(request: pytest.FixtureRequest, namespace: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """A store several processes share: Redis with a unique key prefix (dropped afterwards)."""
-    require_store_backend("hookinbox.stores.redis")
     url = request.getfixturevalue("redis_url")
     options = {"prefix": f"{namespace}:"}
     yield url, options

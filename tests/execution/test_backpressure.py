@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from execution_helpers import PATH, delivery, settings, wait_for, wait_status
+from execution_helpers import PATH, delivery, settings
+from tests.toolkit import wait_for, wait_status
 from werkzeug.test import Client
 
 from hookinbox import Inbox, Status

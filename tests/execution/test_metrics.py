@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
-from execution_helpers import PATH, delivery, settings, wait_status
+from execution_helpers import PATH, delivery, settings
+from tests.conftest import require_module
+from tests.toolkit import wait_status
 from werkzeug.test import Client
 
 from hookinbox import Inbox, Status
 from hookinbox.events import Event
 from hookinbox.wsgi import WebhookMiddleware as WsgiMiddleware
 
-prom = pytest.importorskip("prometheus_client", reason="prometheus_client is not installed (hookinbox[metrics])")
+prom = require_module("prometheus_client")
 
 from hookinbox import metrics  # noqa: E402
 

@@ -19,12 +19,14 @@ from typing import Any
 
 import httpx
 import pytest
-from execution_helpers import PATH, delivery, settings, wait_for
+from execution_helpers import PATH, delivery, settings
+from tests.toolkit import wait_for
 
 from hookinbox import ConfigurationError, Inbox, Status
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 HERE = str(Path(__file__).resolve().parent)
+ROOT = str(Path(__file__).resolve().parents[2])  # execution_helpers imports tests.toolkit
 
 
 def closed_port() -> int:
@@ -249,7 +251,7 @@ def test_two_web_processes_and_one_worker_handle_each_distinct_event_once(
         **os.environ,
         "E2E": json.dumps(cfg),
         "HOOKINBOX_INBOX": "hookapp:inbox",
-        "PYTHONPATH": os.pathsep.join([str(tmp_path), SRC, HERE]),
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), SRC, HERE, ROOT]),
     }
     ports = [free_port(), free_port()]
     for port in ports:

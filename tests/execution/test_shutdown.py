@@ -12,7 +12,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from execution_helpers import PATH, delivery, settings, wait_for, wait_status
+from execution_helpers import PATH, delivery, settings
+from tests.toolkit import wait_for, wait_status
 from werkzeug.test import Client
 
 from hookinbox import Inbox, Status
@@ -21,6 +22,7 @@ from hookinbox.stores.memory import MemoryStore
 from hookinbox.wsgi import WebhookMiddleware as WsgiMiddleware
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
+ROOT = str(Path(__file__).resolve().parents[2])  # execution_helpers imports tests.toolkit
 
 
 def test_thread_executor_drains_queued_events_before_the_deadline(store_url: str) -> None:
@@ -146,7 +148,7 @@ def test_gunicorn_worker_exit_drains_and_a_restart_loses_nothing(sqlite_store: s
     env = {
         **os.environ,
         "STORE": sqlite_store,
-        "PYTHONPATH": os.pathsep.join([str(tmp_path), SRC, str(Path(__file__).parent)]),
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), SRC, str(Path(__file__).parent), ROOT]),
     }
     port = _free_port()
     log = (tmp_path / "gunicorn.log").open("wb")
@@ -237,7 +239,7 @@ def test_asgi_lifespan_shutdown_releases_and_a_restart_loses_nothing(sqlite_stor
     env = {
         **os.environ,
         "STORE": sqlite_store,
-        "PYTHONPATH": os.pathsep.join([str(tmp_path), SRC, str(Path(__file__).parent)]),
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), SRC, str(Path(__file__).parent), ROOT]),
     }
     port = _free_port()
     log = (tmp_path / "uvicorn.log").open("wb")

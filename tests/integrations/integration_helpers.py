@@ -12,9 +12,10 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.toolkit import Delivery, wait_for
 
 from hookinbox.settings import Settings
 
@@ -27,14 +28,6 @@ SECRET_VARS = (
     "WEBHOOK_SECRET",
     "CIMPLIFY_WEBHOOK_SECRET",
 )
-
-
-@dataclass(frozen=True)
-class Delivery:
-    endpoint: str
-    path: str
-    body: bytes
-    headers: dict[str, str]
 
 
 def seed_deliveries(settings: Settings) -> list[Delivery]:
@@ -82,18 +75,7 @@ def check_refusals(request: Post, settings: Settings) -> None:
     assert (status, body) == (200, {"received": True, "duplicate": True})
 
 
-# -- waiting ----------------------------------------------------------------------------------
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = predicate()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.02)
+# -- reading ----------------------------------------------------------------------------------
 
 
 def read_lines(path: Path) -> list[dict[str, Any]]:

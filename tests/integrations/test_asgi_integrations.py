@@ -9,20 +9,21 @@ from typing import Any
 
 import pytest
 from integration_helpers import check_refusals, lifespan_of, seed_deliveries
+from tests.conftest import require_module
 from tests.seeds import settings_dict
 
-pytest.importorskip("starlette")
-pytest.importorskip("fastapi")
-import httpx
-from fastapi import FastAPI, Request
-from starlette.applications import Starlette
-from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+require_module("starlette")
+require_module("fastapi")
+import httpx  # noqa: E402
+from fastapi import FastAPI, Request  # noqa: E402
+from starlette.applications import Starlette  # noqa: E402
+from starlette.responses import JSONResponse  # noqa: E402
+from starlette.routing import Mount, Route  # noqa: E402
 
-import hookinbox.fastapi
-import hookinbox.starlette
-from hookinbox import Inbox
-from hookinbox.asgi import WebhookMiddleware
+import hookinbox.fastapi  # noqa: E402
+import hookinbox.starlette  # noqa: E402
+from hookinbox import Inbox  # noqa: E402
+from hookinbox.asgi import WebhookMiddleware  # noqa: E402
 
 
 async def echo(request: Request) -> JSONResponse:

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from integration_helpers import check_refusals, seed_deliveries, wait_for
+from integration_helpers import check_refusals, seed_deliveries
+from tests.conftest import require_module
 from tests.seeds import PROVIDERS, settings_dict
+from tests.toolkit import wait_for
 
-flask = pytest.importorskip("flask")
+flask = require_module("flask")
 
 from hookinbox import ConfigurationError, Inbox  # noqa: E402
 from hookinbox.flask import HookInbox  # noqa: E402

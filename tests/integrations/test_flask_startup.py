@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from integration_helpers import wait_for
 from tests.conftest import require_module
+from tests.toolkit import wait_for
 
 from hookinbox import EventRecord, Inbox, Settings, Status
 

@@ -14,8 +14,9 @@ from hookinbox.events import Event, Status
 from hookinbox.inbox import Inbox
 from hookinbox.presets import PRESETS
 from hookinbox.testing import WebhookClient, sign
+from tests.conftest import require_module
 
-httpx = pytest.importorskip("httpx")
+httpx = require_module("httpx")
 
 SECRETS = {
     "standard-webhooks": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
@@ -137,7 +138,7 @@ def test_slack_retry_is_a_duplicate_and_keeps_its_headers(asgi: tuple[WebhookCli
 
 def test_client_drives_a_wsgi_app() -> None:
     """Over WSGI (werkzeug test client) a GitHub ping is accepted, handled in the thread pool, then a duplicate."""
-    pytest.importorskip("werkzeug")
+    require_module("werkzeug")
     from hookinbox.wsgi import WebhookMiddleware as WsgiMiddleware
 
     inbox, seen = make_inbox()

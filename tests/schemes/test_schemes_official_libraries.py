@@ -10,10 +10,11 @@ import pytest
 
 from hookinbox.errors import AuthenticationFailed
 from hookinbox.verifiers import Verifier, build_verifier
+from tests.conftest import require_module
 
-standardwebhooks = pytest.importorskip("standardwebhooks")
-svix_webhooks = pytest.importorskip("svix.webhooks")
-stripe = pytest.importorskip("stripe")
+standardwebhooks = require_module("standardwebhooks")
+svix_webhooks = require_module("svix.webhooks")
+stripe = require_module("stripe")
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OTHER = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"

@@ -6,6 +6,8 @@ from importlib.metadata import entry_points
 
 import pytest
 
+from tests.conftest import require_module
+
 pytest_plugins = ["pytester"]
 
 # pytest-asyncio (if installed) warns about its unset loop scope; the inner runs do not need it.
@@ -80,7 +82,7 @@ def test_plugin_with_the_default_asgi_app(pytester: pytest.Pytester) -> None:
 
 def test_plugin_with_a_wsgi_app(pytester: pytest.Pytester) -> None:
     """A hookinbox_app fixture returning a WSGI app (Flask) is driven through werkzeug's test client."""
-    pytest.importorskip("flask")
+    require_module("flask")
     pytester.makeconftest(
         CONFTEST
         + """

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,16 +13,7 @@ from hookinbox import Event, Inbox
 from tests.asgi_client import AsgiClient
 from tests.conftest import require_module
 from tests.seeds import settings_dict
-
-
-class Clock:
-    """A clock the tests move by hand (for retry schedules and TTLs)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
+from tests.toolkit import Clock, Response, wait_for
 
 
 class Recorder:
@@ -50,18 +40,6 @@ class Recorder:
 
 
 @dataclass
-class Response:
-    status_code: int
-    headers: dict[str, str]
-    content: bytes
-
-    def json(self) -> Any:
-        import json
-
-        return json.loads(self.content)
-
-
-@dataclass
 class Harness:
     shell: str
     inbox: Inbox
@@ -73,14 +51,15 @@ class Harness:
 
     def wait_settled(self, n: int, timeout: float = 10.0) -> None:
         """Wait until n events are done/dead in the store (handlers finished and recorded)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def settled() -> bool:
             stats = self.inbox.store.stats()
-            settled = sum(c.get("done", 0) + c.get("dead", 0) for c in stats.values())
-            if settled >= n:
-                return
-            time.sleep(0.01)
-        raise AssertionError(f"not settled: {self.inbox.store.stats()}")
+            return sum(c.get("done", 0) + c.get("dead", 0) for c in stats.values()) >= n
+
+        try:
+            wait_for(settled, timeout, f"{n} settled events")
+        except AssertionError:
+            raise AssertionError(f"not settled: {self.inbox.store.stats()}") from None
 
 
 @pytest.fixture

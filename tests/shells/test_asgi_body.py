@@ -11,6 +11,7 @@ from hookinbox import Inbox
 from hookinbox.asgi import WebhookMiddleware
 from tests.asgi_client import AsgiClient
 from tests.seeds import PROVIDERS, settings_dict
+from tests.toolkit import await_for
 
 SHOP = PROVIDERS[4]
 
@@ -92,20 +93,10 @@ def test_without_lifespan_the_executor_starts_on_first_delivery(inbox: Inbox) ->
     try:
         body = body_of(300)
         assert client.request("POST", SHOP.path, body, SHOP.headers(body)).status_code == 200
-        client.run(_wait(lambda: seen == ["evt_abc123"]))
+        client.run(await_for(lambda: seen == ["evt_abc123"], what="the handler"))
     finally:
         client.run(inbox.ashutdown())
         client.close()
-
-
-async def _wait(cond: object, timeout: float = 5.0) -> None:
-    import asyncio
-
-    for _ in range(int(timeout / 0.01)):
-        if cond():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met")
 
 
 def test_other_scopes_pass_through(inbox: Inbox) -> None:

@@ -10,8 +10,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,17 +72,6 @@ async def asgi_deliver(app: Any, body: bytes = BODY) -> tuple[int, dict[str, str
     start = messages[0]
     hdrs = {k.decode(): v.decode() for k, v in start["headers"]}
     return start["status"], hdrs, json.loads(messages[1]["body"])
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def spawn_worker(config: dict[str, Any]) -> subprocess.Popen[str]:

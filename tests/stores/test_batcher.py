@@ -14,6 +14,7 @@ import pytest
 
 from hookinbox.errors import StoreUnavailable
 from hookinbox.stores._batch import Batcher
+from tests.toolkit import wait_for
 
 
 class GatedWrite:
@@ -37,13 +38,6 @@ class GatedWrite:
     def hold(self) -> None:
         self.gate.clear()
         self.entered.clear()
-
-
-def wait_for(check: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 def queued(b: Batcher[int, str]) -> int:

@@ -15,7 +15,8 @@ import pytest
 from hookinbox.asgi import WebhookMiddleware as ASGIMiddleware
 from hookinbox.events import Status
 from hookinbox.wsgi import WebhookMiddleware as WSGIMiddleware
-from tests.stores._helpers import EVENT_ID, PROVIDER, asgi_deliver, inbox_for, spawn_worker, wait_until, wsgi_deliver
+from tests.stores._helpers import EVENT_ID, PROVIDER, asgi_deliver, inbox_for, spawn_worker, wsgi_deliver
+from tests.toolkit import wait_for
 
 N = 200
 
@@ -46,7 +47,7 @@ def test_threads(store_url: tuple[str, dict[str, Any]]) -> None:
         with ThreadPoolExecutor(16) as pool:
             counts = Counter(outcome(r) for r in pool.map(lambda _: wsgi_deliver(app), range(N)))
         assert counts == {"accepted": 1, "duplicate": N - 1}
-        wait_until(lambda: is_done(inbox), what="the handler")
+        wait_for(lambda: is_done(inbox), what="the handler")
         assert runs == [EVENT_ID]
     finally:
         inbox.close()

@@ -11,7 +11,8 @@ import pytest
 
 from hookinbox.events import Status
 from hookinbox.stores import store_from_url
-from tests.stores._helpers import EVENT_ID, PROVIDER, spawn_worker, wait_until
+from tests.stores._helpers import EVENT_ID, PROVIDER, spawn_worker
+from tests.toolkit import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +29,7 @@ def test_killed_mid_handler_is_recovered(store_url: tuple[str, dict[str, Any]], 
         assert first.stdout is not None
         acked = json.loads(first.stdout.readline())
         assert acked == {"status": 200, "body": {"received": True}}
-        wait_until(lambda: marker.exists() and "started" in marker.read_text(), what="the handler to start")
+        wait_for(lambda: marker.exists() and "started" in marker.read_text(), what="the handler to start")
     finally:
         first.send_signal(signal.SIGKILL)
         first.communicate(timeout=10)

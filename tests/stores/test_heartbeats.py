@@ -27,9 +27,9 @@ from tests.stores._helpers import (
     signed_body,
     spawn_worker,
     via,
-    wait_until,
     wsgi_deliver,
 )
+from tests.toolkit import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +61,7 @@ def _hold(store_url: tuple[str, dict[str, Any]], marker: Path, n: int) -> Any:
     assert proc.stdout is not None
     for _ in range(n):
         assert json.loads(proc.stdout.readline()) == {"status": 200}
-    wait_until(lambda: marker.exists() and marker.read_text().count("started") >= n, what="the handlers to start")
+    wait_for(lambda: marker.exists() and marker.read_text().count("started") >= n, what="the handlers to start")
     return proc
 
 
@@ -86,12 +86,12 @@ def test_a_live_replica_takes_over_a_killed_receivers_events(store_url: Any, tmp
         dead = [p.id for p in replica.store.processes() if p.pid == proc.pid]
         assert len(dead) == 1  # the receiver registered itself
         _kill(proc)
-        wait_until(lambda: sorted(handled) == _ids(3), timeout=30, what="the replica to handle the killed events")
+        wait_for(lambda: sorted(handled) == _ids(3), timeout=30, what="the replica to handle the killed events")
         for event_id in _ids(3):  # the settlement is batched: it may land a moment after the handler
-            rec = wait_until(
-                lambda i=event_id: (r := replica.store.get(PROVIDER.endpoint, i)) is not None
-                and r.status is Status.DONE
-                and r,
+            rec = wait_for(
+                lambda i=event_id: (
+                    (r := replica.store.get(PROVIDER.endpoint, i)) is not None and r.status is Status.DONE and r
+                ),
                 what=f"{event_id} done",
             )
             assert rec.attempts == 2
@@ -112,7 +112,7 @@ def test_a_restarted_process_recovers_the_killed_ones_events(store_url: Any, tmp
     restarted.on("*")(lambda event: handled.append(event.id))
     restarted.startup()
     try:
-        wait_until(lambda: sorted(handled) == _ids(2), timeout=30, what="the restarted process to handle them")
+        wait_for(lambda: sorted(handled) == _ids(2), timeout=30, what="the restarted process to handle them")
     finally:
         restarted.close()
 
@@ -136,11 +136,11 @@ def test_a_live_process_long_handler_runs_once(store_url: Any) -> None:
     try:
         status, _, _ = wsgi_deliver(WebhookMiddleware(None, busy))
         assert status == 200
-        wait_until(lambda: runs == ["busy"], what="the handler to start")
+        wait_for(lambda: runs == ["busy"], what="the handler to start")
         time.sleep(3 * LIVENESS["process_timeout"])  # well past process_timeout: the other sweeps meanwhile
         assert runs == ["busy"]
         release.set()
-        wait_until(
+        wait_for(
             lambda: (rec := other.store.get(PROVIDER.endpoint, EVENT_ID)) is not None and rec.status is Status.DONE,
             what="the event to finish",
         )
@@ -187,19 +187,19 @@ def test_heartbeats_failing_past_the_timeout_stop_claims_and_rejoin(
             lock = sqlite3.connect(reachable[0].removeprefix("sqlite:///"), timeout=10, isolation_level=None)
             lock.execute("BEGIN EXCLUSIVE")
         with caplog.at_level("ERROR", logger="hookinbox.liveness"):
-            wait_until(lambda: not inbox.liveness.can_claim, timeout=20, what="the process to stop claiming")
-            wait_until(lambda: "stops claiming" in caplog.text, timeout=20, what="the log to say so")
+            wait_for(lambda: not inbox.liveness.can_claim, timeout=20, what="the process to stop claiming")
+            wait_for(lambda: "stops claiming" in caplog.text, timeout=20, what="the log to say so")
         if proxy is not None:
             proxy.start()
         else:
             assert lock is not None
             lock.execute("ROLLBACK")
-        wait_until(lambda: inbox.liveness.can_claim, timeout=30, what="the process to rejoin")
+        wait_for(lambda: inbox.liveness.can_claim, timeout=30, what="the process to rejoin")
         assert inbox.runtime.owner not in (None, first)  # registered afresh, with a new id
         assert inbox.runtime.owner in [p.id for p in inbox.store.processes()]
         status, _, _ = wsgi_deliver(WebhookMiddleware(None, inbox), signed_body("after"))
         assert status == 200
-        wait_until(lambda: "after" in handled, timeout=30, what="claims to resume")
+        wait_for(lambda: "after" in handled, timeout=30, what="claims to resume")
     finally:
         if lock is not None:
             lock.close()

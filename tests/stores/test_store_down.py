@@ -20,9 +20,9 @@ from tests.stores._helpers import (
     inbox_for,
     signed_body,
     via,
-    wait_until,
     wsgi_deliver,
 )
+from tests.toolkit import wait_for
 
 
 def check_outage(inbox: Any, down: Any, up: Any) -> None:
@@ -40,7 +40,7 @@ def check_outage(inbox: Any, down: Any, up: Any) -> None:
 
     assert asyncio.run(during_async()) == 503
     up()
-    wait_until(lambda: wsgi_deliver(app, signed_body("during"))[0] == 200, what="service to come back")
+    wait_for(lambda: wsgi_deliver(app, signed_body("during"))[0] == 200, what="service to come back")
     assert inbox.store.get(PROVIDER.endpoint, "during") is not None
     assert inbox.store.get(PROVIDER.endpoint, "during-async") is None  # never acked, never kept
 
@@ -75,7 +75,7 @@ def test_private_redis_restarted(redis_url: str, namespace: str) -> None:
 
     def start() -> None:
         procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_until(lambda: _listening(port), what="redis-server to listen")
+        wait_for(lambda: _listening(port), what="redis-server to listen")
 
     def stop() -> None:
         procs[-1].kill()
@@ -118,18 +118,18 @@ def test_a_silently_dead_connection_is_abandoned_and_health_says_so(store_url: t
         assert wsgi_deliver(app, signed_body("before"))[0] == 200
         # a claim or settlement stuck on a dead connection may still fail after that: healthy once a write
         # succeeds after the last failure
-        wait_until(lambda: asyncio.run(healthz(inbox))[0] == 200, timeout=20, what="healthy again")
+        wait_for(lambda: asyncio.run(healthz(inbox))[0] == 200, timeout=20, what="healthy again")
         proxy.blackhole()
         status, headers, body = wsgi_deliver(app, signed_body("during"))
         assert (status, headers.get("retry-after"), body.get("error")) == (503, "5", "store_unavailable"), body
         status, info = asyncio.run(healthz(inbox))
         assert status == 503 and info["status"] == "unavailable" and info["error"], info
         proxy.forward_new()  # the connections hookinbox holds stay dead: it must notice and connect afresh
-        wait_until(lambda: wsgi_deliver(app, signed_body("during"))[0] == 200, timeout=30, what="service back")
+        wait_for(lambda: wsgi_deliver(app, signed_body("during"))[0] == 200, timeout=30, what="service back")
         assert inbox.store.get(PROVIDER.endpoint, "during") is not None
         # a claim or settlement stuck on a dead connection may still fail after that: healthy once a write
         # succeeds after the last failure
-        wait_until(lambda: asyncio.run(healthz(inbox))[0] == 200, timeout=20, what="healthy again")
+        wait_for(lambda: asyncio.run(healthz(inbox))[0] == 200, timeout=20, what="healthy again")
     finally:
         proxy.stop()
         inbox.close()

@@ -21,7 +21,8 @@ from hookinbox.events import EventRecord, Status
 from hookinbox.inbox import Inbox
 from hookinbox.wsgi import WebhookMiddleware
 from tests.conftest import require_module
-from tests.execution.execution_helpers import HEADER, PATH, delivery, settings, wait_for
+from tests.execution.execution_helpers import HEADER, PATH, delivery, settings
+from tests.toolkit import wait_for
 
 pytestmark = pytest.mark.slow
 

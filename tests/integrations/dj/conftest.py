@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import require_module
 
-pytest.importorskip("django")
+require_module("django")
 
-import django
-from django.conf import settings
-from tests.seeds import PROVIDERS
+import django  # noqa: E402
+from django.conf import settings  # noqa: E402
+from tests.seeds import PROVIDERS  # noqa: E402
 
 _TMP = Path(tempfile.mkdtemp(prefix="hookinbox-dj-"))
 

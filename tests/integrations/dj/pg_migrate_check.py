@@ -34,7 +34,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from store_checks import exercise_processes, exercise_store  # noqa: E402
+from store_checks import exercise_contract, exercise_processes, exercise_threads  # noqa: E402
 
 from hookinbox.django.store import DjangoStore  # noqa: E402
 
@@ -52,7 +52,8 @@ with connection.cursor() as cur:
     cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'hookinbox_event' ORDER BY 1")
     print("indexes:", ",".join(r[0] for r in cur.fetchall()))
 DjangoStore("default").discard("shop", "old")
-exercise_store(DjangoStore)
+print("contract:", " ".join(exercise_contract(DjangoStore)))
+exercise_threads(DjangoStore)
 exercise_processes(DjangoStore)
 call_command("migrate", "hookinbox", "zero", verbosity=0)
 print("ok")

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from hookinbox_testapp import webhooks
-from integration_helpers import wait_for
+from tests.toolkit import wait_for
 
 from hookinbox.django import get_inbox
 from hookinbox.django.models import InboxEvent

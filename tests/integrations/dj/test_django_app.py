@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 import time
-import types
 from typing import Any
 
 import pytest
@@ -12,7 +10,8 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import Client, override_settings
 from hookinbox_testapp import webhooks
-from integration_helpers import check_refusals, seed_deliveries, wait_for
+from integration_helpers import check_refusals, seed_deliveries
+from tests.toolkit import wait_for
 
 from conftest import hookinbox_settings
 from hookinbox import Inbox
@@ -113,18 +112,15 @@ def test_check_flags_handler_import_errors_and_missing_settings() -> None:
 
 def test_management_command_runs_the_cli_on_the_django_inbox(monkeypatch: pytest.MonkeyPatch) -> None:
     """manage.py hookinbox ... hands its arguments and the Django-configured inbox to hookinbox.cli.main."""
-    try:
-        import hookinbox.cli as cli
-    except ImportError:  # built on the `cli` branch; until it is merged, stand in for the module
-        cli = types.ModuleType("hookinbox.cli")
-        monkeypatch.setitem(sys.modules, "hookinbox.cli", cli)
+    import hookinbox.cli as cli
+
     got: list[Any] = []
 
     def spy(argv: list[str] | None = None, *, inbox: Inbox | None = None) -> int:
         got.append((argv, inbox))
         return 3
 
-    monkeypatch.setattr(cli, "main", spy, raising=False)
+    monkeypatch.setattr(cli, "main", spy)
     from django.core.management import ManagementUtility
 
     with pytest.raises(SystemExit) as exited:

@@ -1,4 +1,4 @@
-"""The store on the Django database: the Store protocol on SQLite, and migrations on PostgreSQL."""
+"""The store on the Django database: threads and processes on SQLite, migrations and the contract on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from store_checks import exercise_processes, exercise_store
+from store_checks import exercise_processes, exercise_threads
 
 from hookinbox.django.store import DjangoStore
 from hookinbox.stores import Store, store_from_url
@@ -16,9 +16,10 @@ from hookinbox.stores import Store, store_from_url
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_store_protocol_on_sqlite() -> None:
-    """DjangoStore keeps the Store contract: atomic record and claim, retries, replay, retention, stats."""
-    exercise_store(DjangoStore)
+def test_record_and_claim_are_atomic_across_threads_on_sqlite() -> None:
+    """Threads with a Django connection each: one record and one claim of a key win (the rest of the Store
+    contract runs on DjangoStore in test_django_contract.py)."""
+    exercise_threads(DjangoStore)
 
 
 def test_processes_and_history_on_sqlite() -> None:
@@ -36,7 +37,7 @@ def test_store_url_names_the_database_alias() -> None:
 
 
 def test_migrations_apply_on_postgresql(pg_url: str, namespace: str) -> None:
-    """The migration applies (and unapplies) on PostgreSQL, and the store works there."""
+    """The migration applies (and unapplies) on PostgreSQL, and the store keeps the contract there."""
     import psycopg
 
     u = urlsplit(pg_url.replace("postgresql+psycopg", "postgresql"))
@@ -61,6 +62,7 @@ def test_migrations_apply_on_postgresql(pg_url: str, namespace: str) -> None:
         assert done.returncode == 0, done.stderr[-3000:]
         assert "hookinbox_event_key" in done.stdout and "hookinbox_event_due" in done.stdout
         assert "migrated row: failed 1 None []" in done.stdout
+        assert "contract: " in done.stdout and "test_record_once" in done.stdout and "test_dedup_window" in done.stdout
         assert done.stdout.strip().endswith("ok")
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
