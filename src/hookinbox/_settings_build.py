@@ -67,6 +67,7 @@ _GLOBAL_KEYS: dict[str, str] = {
     "retry_after": "int",
     "max_events": "int",
     "log_bodies": "bool",
+    "log_format": "str",
     "max_attempts": "int",
     "retry_delay": "duration",
     "retry_max_delay": "duration",
@@ -198,6 +199,8 @@ def _assemble(data: Mapping[str, Any], walker: _Walker, source: str, base_dir: P
             "must be at least twice heartbeat_interval (one late heartbeat must not declare a process dead)",
             key=prefix + "process_timeout",
         )
+    if opts.get("log_format", "text") not in ("text", "json"):
+        raise ConfigurationError(f"expected 'text' or 'json', got {opts['log_format']!r}", key=prefix + "log_format")
     if opts.get("max_attempts", 5) < 1:
         raise ConfigurationError("must be at least 1", key=prefix + "max_attempts")
     default_retry = RetryPolicy(

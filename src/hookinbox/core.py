@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hookinbox import _tracing
 from hookinbox.drive import Call, Flow, store_call
 from hookinbox.envelope import parse_object
 from hookinbox.errors import (
@@ -116,8 +117,11 @@ def receive(
     they are called directly (a driver round trip costs more than they do).
     """
     started = time.perf_counter()
+    flow = _receive(rt, endpoint, headers, body, executor)
+    if _tracing.ACTIVE:  # OpenTelemetry installed or JSON logs on: a span and the log fields around it
+        flow = _tracing.traced_receive(flow, endpoint)
     try:
-        return (yield from _receive(rt, endpoint, headers, body, executor))
+        return (yield from flow)
     finally:
         rt.observe_time("ack", endpoint.name, time.perf_counter() - started)
 
@@ -141,12 +145,16 @@ def _receive(
             return Reply.json(200, answer)
         event_type = mapping.event_type(payload, headers)
         event_id = mapping.event_id(payload, headers, body, event_type)
+        if _tracing.ACTIVE:
+            _tracing.note_event(event_type, event_id)
     except Rejected as exc:
         log.info("rejected delivery to %s: %s %s", endpoint.name, exc.status, exc.detail)
         rt.observe("rejected", endpoint.name, exc.code)
         return reply_for(exc)
     sensitive = endpoint.sensitive_headers
     kept = {k: v for k, v in headers.items() if k not in sensitive}
+    if _tracing.ACTIVE:  # the receive span's traceparent rides with the event to the handlers
+        _tracing.note_headers(kept)
     record = EventRecord(
         endpoint=endpoint.name,
         id=event_id,

@@ -86,6 +86,8 @@ class Settings:
     retry_after: int = 5
     max_events: int = 100_000
     log_bodies: bool = False
+    #: "text", or "json" for one JSON object per line (``hookinbox serve``; see docs/observability.md)
+    log_format: str = "text"
     source: str = "<dict>"
     #: the global settings given explicitly (the CLI picks its own default store when ``store`` is not)
     given: frozenset[str] = frozenset()

@@ -70,7 +70,13 @@ def build_verifier(options: dict[str, Any], key: str) -> Verifier:
     factory = SCHEMES.get(scheme.lower())
     if factory is None:
         raise ConfigurationError(f"unknown scheme {scheme!r}; one of {', '.join(sorted(SCHEMES))}", key=f"{key}.scheme")
-    return factory(options, key)
+    verifier = factory(options, key)
+    if getattr(verifier, "scheme", None) is None:
+        try:  # the scheme's name, for traces and logs (a verifier with __slots__ goes without)
+            verifier.scheme = scheme.lower()  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+    return verifier
 
 
 # Register the built-in schemes.
