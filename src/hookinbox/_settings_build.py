@@ -17,6 +17,7 @@ from hookinbox.presets import Preset, get_preset
 from hookinbox.settings import EndpointSettings, RetryPolicy, Settings
 from hookinbox.units import parse_duration, parse_size
 from hookinbox.verifiers import build_verifier
+from hookinbox.verifiers.tenant import PROBE_SECRET, TenantVerifier
 
 __all__ = ["build", "interpolate"]
 
@@ -89,6 +90,9 @@ _ENDPOINT_KEYS = {
     "retry_delay",
     "retry_max_delay",
     "store_payload",
+    "secret_resolver",
+    "secret_cache_ttl",
+    "tenant_header",
 }
 
 
@@ -299,6 +303,17 @@ def _endpoint(
         raise ConfigurationError("no authentication: set `preset` or a `verify` table", key=key)
     scheme = str(verify.get("scheme", "")).lower()
 
+    tenant = "secret_resolver" in raw  # per-tenant secrets (verifiers/tenant.py): resolved per delivery
+    if tenant:
+        fixed = [k for k in ("secret", "secrets", "api_key", "api_keys") if k in raw] + [
+            f"verify.{k}" for k in ("secrets", "keys") if k in raw.get("verify", {})
+        ]
+        if fixed:
+            raise ConfigurationError("give either a secret or a secret_resolver, not both", key=f"{key}.{fixed[0]}")
+        verify["secrets"] = [PROBE_SECRET]  # the scheme's options are checked with a stand-in secret
+    elif "secret_cache_ttl" in raw or "tenant_header" in raw:
+        name = "secret_cache_ttl" if "secret_cache_ttl" in raw else "tenant_header"
+        raise ConfigurationError("only with secret_resolver", key=f"{key}.{name}")
     # Secrets: one name for every scheme (`secret`/`secrets`), `api_key(s)` as synonyms for api-key.
     secret_keys = [k for k in ("secret", "secrets", "api_key", "api_keys") if k in raw]
     if len(secret_keys) > 1:
@@ -328,6 +343,8 @@ def _endpoint(
         raise ConfigurationError(f"empty{hint}", key=secret_key)
     verify["secrets"] = [s for s in secrets if s]
     verifier = build_verifier(verify, f"{key}.verify")
+    if tenant:
+        verifier = TenantVerifier.from_settings(raw, verify, scheme, key)
     mapping = EventMapping.from_options(event, f"{key}.event")
 
     handlers: dict[str, tuple[str, ...]] = {}

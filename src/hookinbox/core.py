@@ -36,6 +36,7 @@ from hookinbox.errors import (
 from hookinbox.events import Event, EventRecord
 from hookinbox.executors import Executor
 from hookinbox.settings import EndpointSettings
+from hookinbox.verifiers.tenant import TenantVerifier
 
 if TYPE_CHECKING:
     from hookinbox.runtime import Runtime
@@ -136,7 +137,10 @@ def _receive(
     now = rt.clock()
     mapping = endpoint.mapping
     try:
-        endpoint.verifier.verify(headers, body, now)
+        verifier = endpoint.verifier
+        if isinstance(verifier, TenantVerifier):  # per-tenant secrets: looked up (maybe I/O) by the driver
+            verifier = yield from verifier.resolve(headers, body, now)
+        verifier.verify(headers, body, now)
         payload = parse_object(body)
         handshake = getattr(endpoint.verifier, "handshake", None)
         answer = handshake(payload, headers) if handshake is not None else None

@@ -23,6 +23,7 @@ __all__ = [
     "PayloadTooLarge",
     "QueueFull",
     "Rejected",
+    "SecretUnavailable",
     "StoreFull",
     "StoreUnavailable",
     "Unavailable",
@@ -129,3 +130,9 @@ class QueueFull(Unavailable):
     """The executor queue is full and the store is not durable."""
 
     code = "queue_full"
+
+
+class SecretUnavailable(Unavailable):
+    """The endpoint's secret resolver failed; a retry may find the secret."""
+
+    code = "secret_unavailable"
