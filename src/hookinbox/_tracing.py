@@ -4,7 +4,9 @@
 installed. :data:`ACTIVE` is the one flag the flows check (a module attribute read per delivery);
 it is true when the API is installed or when :class:`hookinbox.jsonlog.JsonFormatter` was built
 (then the flows fill the log fields even without OpenTelemetry). When it is false the flows run
-exactly as before: no wrapper, no context variable, no import attempt.
+exactly as before: no wrapper, no context variable, no import attempt. When it is true but no
+tracer provider was installed (the API alone, e.g. as a FastAPI dependency) and no JSON logs were
+asked for, the wrappers step aside after one check (:func:`tracing`).
 
 Two spans:
 
@@ -54,6 +56,7 @@ __all__ = [
     "note_headers",
     "traced_process",
     "traced_receive",
+    "tracing",
 ]
 
 #: checked by the flows once per delivery / event; see the module docstring
@@ -71,10 +74,28 @@ if OTEL:
     _ERROR = trace.StatusCode.ERROR
 
 
+#: JSON logs were asked for: fill the log fields even when no span is made
+_LOG_FIELDS = False
+#: a tracer provider was installed (it cannot be uninstalled, so once seen it is remembered)
+_PROVIDER = False
+
+
 def enable_log_fields() -> None:
     """Have the flows fill the log fields even without OpenTelemetry (JSON logging asked for)."""
-    global ACTIVE
-    ACTIVE = True
+    global ACTIVE, _LOG_FIELDS
+    ACTIVE = _LOG_FIELDS = True
+
+
+def tracing() -> bool:
+    """True once the application installed a tracer provider (the OpenTelemetry SDK, say).
+
+    With the API alone (FastAPI, for one, depends on it) every span would be a no-op: the flows then
+    skip the wrappers, so an installed but unused ``opentelemetry-api`` costs one call per delivery.
+    """
+    global _PROVIDER
+    if not _PROVIDER and OTEL:
+        _PROVIDER = not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    return _PROVIDER
 
 
 def log_fields() -> dict[str, Any] | None:
@@ -125,9 +146,11 @@ def _steps(flow: Flow[Any], fields: dict[str, Any], ctx: Any) -> Generator[Call,
 
 def traced_receive(flow: Flow[Any], endpoint: EndpointSettings) -> Flow[Any]:
     """``flow`` (core's receive) inside a ``hookinbox.receive`` span; its reply's status is recorded."""
+    if not tracing():
+        if not _LOG_FIELDS:
+            return (yield from flow)
+        return (yield from _steps(flow, {"endpoint": endpoint.name, "scheme": _scheme(endpoint)}, None))
     fields: dict[str, Any] = {"endpoint": endpoint.name, "scheme": _scheme(endpoint)}
-    if not OTEL:
-        return (yield from _steps(flow, fields, None))
     span = _tracer.start_span(
         "hookinbox.receive",
         attributes={"hookinbox.endpoint": fields["endpoint"], "hookinbox.scheme": fields["scheme"]},
@@ -166,7 +189,7 @@ def note_event(event_type: str, event_id: str) -> None:
     if fields is not None:
         fields["event_type"] = event_type
         fields["event_id"] = event_id
-    if OTEL:
+    if _PROVIDER:
         span = trace.get_current_span()
         if span.is_recording():
             span.set_attributes({"hookinbox.event.type": event_type, "hookinbox.event.id": event_id})
@@ -175,13 +198,14 @@ def note_event(event_type: str, event_id: str) -> None:
 def note_headers(kept: MutableMapping[str, str]) -> None:
     """Inside the receive flow: put the receive span's context into the headers kept with the event.
 
-    A ``traceparent`` the sender sent is replaced (or dropped when no span records), so the one
-    stored is always the receive span's and the handler spans hang under it.
+    When traces are on, a ``traceparent`` the sender sent is replaced (or dropped when the span is
+    not sampled), so the one stored is always the receive span's and the handler spans hang under it.
     """
+    if not _PROVIDER:  # nothing traced here: the headers stay as sent
+        return
     for name in TRACE_HEADERS:
         kept.pop(name, None)
-    if OTEL:
-        _propagator.inject(kept)
+    _propagator.inject(kept)
 
 
 # -- process --------------------------------------------------------------------------------------
@@ -189,6 +213,9 @@ def note_headers(kept: MutableMapping[str, str]) -> None:
 
 def traced_process(flow: Flow[Any], record: EventRecord) -> Flow[Any]:
     """One event's processing with its log fields, under the receive span's context from its headers."""
+    on = tracing()
+    if not on and not _LOG_FIELDS:
+        return (yield from flow)
     fields: dict[str, Any] = {
         "endpoint": record.endpoint,
         "event_id": record.id,
@@ -196,7 +223,7 @@ def traced_process(flow: Flow[Any], record: EventRecord) -> Flow[Any]:
         "attempt": record.attempts,
     }
     ctx = None
-    if OTEL and "traceparent" in record.headers:
+    if on and "traceparent" in record.headers:
         ctx = _propagator.extract({k: record.headers[k] for k in TRACE_HEADERS if k in record.headers})
     return (yield from _steps(flow, fields, ctx))
 
@@ -207,24 +234,27 @@ def handler_call(fn: Callable[..., Any], name: str, event: Event) -> Call:
     The span starts where the handler runs (a worker thread, the event loop), with the context that
     is current where this is called (set by :func:`traced_process`) as its parent.
     """
+    on = _PROVIDER
+    if not on and not _LOG_FIELDS:
+        return Call(fn, event, blocking=not is_async_callable(fn))
     fields = dict(_fields.get() or {})
     fields["handler"] = name
-    parent = otel_context.get_current() if OTEL else None
+    parent = otel_context.get_current() if on else None
     if is_async_callable(fn):
-        return Call(_AsyncHandler(fn, name, fields, parent), event)
-    return Call(_SyncHandler(fn, name, fields, parent), event, blocking=True)
+        return Call(_AsyncHandler(fn, name, fields, parent, on), event)
+    return Call(_SyncHandler(fn, name, fields, parent, on), event, blocking=True)
 
 
 class _SyncHandler:
-    __slots__ = ("fields", "fn", "name", "parent")
+    __slots__ = ("fields", "fn", "name", "on", "parent")
 
-    def __init__(self, fn: Callable[..., Any], name: str, fields: dict[str, Any], parent: Any) -> None:
-        self.fn, self.name, self.fields, self.parent = fn, name, fields, parent
+    def __init__(self, fn: Callable[..., Any], name: str, fields: dict[str, Any], parent: Any, on: bool) -> None:
+        self.fn, self.name, self.fields, self.parent, self.on = fn, name, fields, parent, on
 
     def __call__(self, event: Event) -> Any:
         token = _fields.set(self.fields)
         try:
-            if not OTEL:
+            if not self.on:
                 return self.fn(event)
             with _handler_span(self.name, self.fields, self.parent):
                 return self.fn(event)
@@ -238,7 +268,7 @@ class _AsyncHandler(_SyncHandler):
     async def __call__(self, event: Event) -> Any:  # type: ignore[override]
         token = _fields.set(self.fields)
         try:
-            if not OTEL:
+            if not self.on:
                 return await self.fn(event)
             with _handler_span(self.name, self.fields, self.parent):
                 return await self.fn(event)
