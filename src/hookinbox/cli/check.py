@@ -46,6 +46,16 @@ def run(ctx: Context) -> int:
         for ep in s.endpoints.values():
             if not ep.handlers and not in_code:
                 echo(f"note: endpoint {ep.name} has no handlers: its events are recorded and marked done")
+    for ep in s.endpoints.values():  # per-tenant secrets: import the resolver now, not at the first delivery
+        load = getattr(ep.verifier, "load", None)
+        if load is not None:
+            try:
+                load()
+            except ConfigurationError as exc:
+                err(f"error: secret resolver: {exc}")
+                problems += 1
+            else:
+                echo(f"ok: secret resolver of {ep.name} imported")
     try:
         stats = reach_store(inbox)
     except (CommandError, ConfigurationError) as exc:

@@ -30,6 +30,7 @@ tenant id and the resolver's exception class are.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import threading
@@ -141,12 +142,11 @@ class TenantVerifier:
         """The scheme's verifier with these secrets (also how tests and senders sign for one tenant)."""
         return build_verifier({**self._options, "secrets": list(secrets)}, self._key)
 
-    def _load(self) -> Resolver:
+    def load(self) -> Resolver:
+        """The resolver, imported on first use (``hookinbox check`` calls this to import it early)."""
         fn = self._resolver
         if fn is None:
-            from hookinbox.handlers import import_handler
-
-            fn = self._resolver = import_handler(str(self._ref), key=self._key.rsplit(".", 1)[0] + ".secret_resolver")
+            fn = self._resolver = _import(str(self._ref), self._key.rsplit(".", 1)[0] + ".secret_resolver")
         return fn
 
     def resolve(self, headers: Mapping[str, str], body: bytes, now: float) -> Flow[Verifier]:
@@ -155,7 +155,7 @@ class TenantVerifier:
         hit = self._cache.get(tenant)
         if hit is not None and hit[0] > now:
             return hit[1]
-        fn = self._load()
+        fn = self.load()
         try:
             got = yield Call(fn, headers, tenant, blocking=not is_async_callable(fn))
         except Exception as exc:  # never the message: it could quote a secret or a connection URL
@@ -201,6 +201,21 @@ class TenantVerifier:
         raise ConfigurationError(
             "this endpoint has no fixed secret (secret_resolver); sign with verifier.for_secrets([secret])"
         )
+
+
+def _import(ref: str, key: str) -> Resolver:
+    module_name, _, attr = ref.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigurationError(f"cannot import {module_name!r} for secret resolver {ref!r}: {exc}", key=key) from None
+    for part in attr.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            raise ConfigurationError(f"{module_name!r} has no {attr!r} (secret resolver {ref!r})", key=key)
+    if not callable(obj):
+        raise ConfigurationError(f"secret resolver {ref!r} is not callable", key=key)
+    return obj  # type: ignore[no-any-return]
 
 
 def _secret_list(got: Any) -> list[str] | None:
