@@ -13,11 +13,14 @@ and queue starts empty. Environment:
 ``BENCH_HANDLER_DELAY``  seconds each handler takes (0 or 2)
 ``BENCH_SECRET``         the HMAC secret the load was signed with
 ``BENCH_QUEUE_SIZE`` / ``BENCH_WORKERS`` / ``BENCH_MAX_EVENTS``  hookinbox settings
+``BENCH_HANDLER``        ``def`` or ``async`` (default: ``async`` on ASGI hosts, ``def`` on WSGI)
+``BENCH_HANDLED_FILE``   a file this process rewrites every 0.1 s with how many events its handlers ran
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import time
@@ -50,27 +53,52 @@ def settings() -> dict[str, Any]:
     }
 
 
-handled = 0
+_handled = itertools.count()  # next() is atomic under the GIL: no increment lost between handler threads
+
+
+def handled() -> int:
+    return int(repr(_handled)[6:-1])  # "count(N)": read without advancing
 
 
 async def async_handler(event: Any) -> None:
-    global handled
     if DELAY:
         await asyncio.sleep(DELAY)
-    handled += 1
+    next(_handled)
 
 
 def sync_handler(event: Any) -> None:
-    global handled
     if DELAY:
         time.sleep(DELAY)
-    handled += 1
+    next(_handled)
 
 
 def make_inbox(*, asynchronous: bool) -> Inbox:
     inbox = Inbox.from_settings(settings())
-    inbox.add_handler(async_handler if asynchronous else sync_handler, "*")
+    kind = os.environ.get("BENCH_HANDLER") or ("async" if asynchronous else "def")
+    inbox.add_handler(async_handler if kind == "async" else sync_handler, "*")
     return inbox
+
+
+def _report_handled(path: str) -> None:
+    import threading
+
+    def loop() -> None:
+        last = -1
+        while True:
+            now = handled()
+            if now != last:
+                last = now
+                tmp = path + ".tmp"
+                with open(tmp, "w") as f:
+                    f.write(str(last))
+                os.replace(tmp, path)
+            time.sleep(0.1)
+
+    threading.Thread(target=loop, name="bench-handled", daemon=True).start()
+
+
+if os.environ.get("BENCH_HANDLED_FILE"):
+    _report_handled(os.environ["BENCH_HANDLED_FILE"])
 
 
 # -- raw ASGI (no framework): the strictest ceiling ----------------------------------------------

@@ -21,6 +21,7 @@ from hookinbox.events import Event, EventRecord, Status
 from hookinbox.inbox import Inbox
 from hookinbox.presets import PRESETS, Preset
 from hookinbox.settings import EndpointSettings, RetryPolicy, Settings
+from hookinbox.verifiers import verify
 
 __version__ = "0.1.0"
 
@@ -43,4 +44,5 @@ __all__ = [
     "StoreUnavailable",
     "Unavailable",
     "__version__",
+    "verify",
 ]

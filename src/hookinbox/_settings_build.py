@@ -1,26 +1,32 @@
 """Building :class:`~hookinbox.settings.Settings` from a mapping (a parsed TOML file, Django settings,
 Flask config): ``${VAR}`` interpolation, unit conversion, unknown-key errors that suggest the near
-miss, presets merged under explicit endpoint keys. Every error names its key.
+miss, presets merged under explicit endpoint keys. Every error names its key, and every mistake in
+the settings is reported at once (:class:`~hookinbox.errors.SettingsErrors`), as pydantic and cargo do.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib.util
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from hookinbox.envelope import EventMapping
-from hookinbox.errors import ConfigurationError
+from hookinbox.errors import ConfigurationError, SettingsErrors, toml_location
 from hookinbox.presets import Preset, get_preset
 from hookinbox.settings import EndpointSettings, RetryPolicy, Settings
 from hookinbox.units import parse_duration, parse_size
-from hookinbox.verifiers import build_verifier
-from hookinbox.verifiers.tenant import PROBE_SECRET, TenantVerifier
+from hookinbox.verifiers import Verifier, build_verifier
+from hookinbox.verifiers._options import secret_problem
+from hookinbox.verifiers.tenant import TenantVerifier
 
-__all__ = ["build", "interpolate"]
+__all__ = ["build", "interpolate", "normalise_store_url", "store_driver_problem"]
 
+_WHOLE_VAR = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -49,9 +55,9 @@ def interpolate(value: str, env: Mapping[str, str], missing: list[str]) -> str:
 # -- building -------------------------------------------------------------------------------
 
 _GLOBAL_KEYS: dict[str, str] = {
-    "store": "str",
+    "store": "store",
     "store_options": "table",
-    "executor": "str",
+    "executor": "executor",
     "executor_options": "table",
     "dedup_ttl": "duration",
     "retention": "duration",
@@ -69,7 +75,7 @@ _GLOBAL_KEYS: dict[str, str] = {
     "max_events": "int",
     "log_bodies": "bool",
     "log_format": "str",
-    "max_attempts": "int",
+    "max_attempts": "attempts",
     "retry_delay": "duration",
     "retry_max_delay": "duration",
     "store_payload": "bool",
@@ -102,6 +108,10 @@ class _Walker:
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
         self.missing: dict[str, list[str]] = {}
+        #: keys where an unset variable was only part of a value (``"whsec_${X}"``): never silently empty
+        self.partial: set[str] = set()
+        #: keys whose value was written literally in the settings (no ``${VAR}``)
+        self.literal: set[str] = set()
 
     def walk(self, value: Any, key: str) -> Any:
         if isinstance(value, str):
@@ -109,6 +119,10 @@ class _Walker:
             out = interpolate(value, self.env, missing)
             if missing:
                 self.missing.setdefault(key, []).extend(missing)
+                if not _WHOLE_VAR.match(value):
+                    self.partial.add(key)
+            if "${" not in value:
+                self.literal.add(key)
             return out
         if isinstance(value, Mapping):
             return {k: self.walk(v, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
@@ -117,19 +131,95 @@ class _Walker:
         return value
 
 
-def _convert(kind: str, value: Any, key: str) -> Any:
+#: durations that must be more than zero (the others may be 0: no delay, no wait)
+_POSITIVE = {"dedup_ttl", "retention", "lease", "sweep_interval", "body_timeout", "retry_max_delay"}
+
+#: the most handler attempts: beyond this a backoff of ``delay * 2 ** (n - 1)`` means nothing (and overflows)
+MAX_ATTEMPTS = 100
+
+_EXECUTORS = ("auto", "thread", "threads", "asyncio")
+
+#: common spellings of store URLs, rewritten to the driver hookinbox installs with its extra
+_STORE_ALIASES = {
+    "postgres": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
+
+#: (URL scheme, driver) -> (module to import, extra that installs it)
+_DRIVERS = {
+    ("sqlite", None): [("sqlalchemy", "sqlite")],
+    ("postgresql", "psycopg"): [("sqlalchemy", "postgresql"), ("psycopg", "postgresql")],
+    ("postgresql", "psycopg2"): [("sqlalchemy", "postgresql"), ("psycopg2", "postgresql")],
+    ("mysql", "pymysql"): [("sqlalchemy", "mysql"), ("pymysql", "mysql")],
+    ("mariadb", "pymysql"): [("sqlalchemy", "mysql"), ("pymysql", "mysql")],
+    ("redis", None): [("redis", "redis")],
+    ("rediss", None): [("redis", "redis")],
+}
+
+
+class _Problems:
+    """Every mistake found while building, so that all of them are reported at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[ConfigurationError] = []
+        #: secret keys where an unset whole-value ``${VAR}`` entry of a rotation list was dropped on purpose
+        self.dropped: set[str] = set()
+        self.notes: list[str] = []
+
+    def add(self, message: str, key: str | None) -> None:
+        self.errors.append(ConfigurationError(message, key=key))
+
+    @contextmanager
+    def collect(self) -> Iterator[None]:
+        try:
+            yield
+        except SettingsErrors as many:
+            self.errors.extend(many.errors)
+        except ConfigurationError as exc:
+            self.errors.append(exc)
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+
+def _choice(value: str, choices: list[str] | tuple[str, ...], what: str) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown {what} {value!r}{hint} (one of {', '.join(sorted(set(choices)))})"
+
+
+def _convert(kind: str, value: Any, key: str, strict: bool = False) -> Any:
+    name = key.rsplit(".", 1)[-1]
     try:
         if kind == "duration":
-            return parse_duration(value)
+            seconds = parse_duration(value, bare_numbers=not strict)
+            if name in _POSITIVE and seconds <= 0:
+                raise ConfigurationError("must be more than 0", key=key)
+            return seconds
         if kind == "size":
-            return parse_size(value)
+            size = parse_size(value)
+            if size <= 0:
+                raise ConfigurationError("must be more than 0 bytes", key=key)
+            return size
     except ValueError as exc:
         raise ConfigurationError(str(exc), key=key) from None
-    if kind == "int":
-        if isinstance(value, str) and value.strip().isdigit():
+    if kind in ("int", "attempts"):
+        if isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*", value, re.ASCII):
+            value = int(value)
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ConfigurationError(f"expected a whole number, got {value!r}", key=key)
+        if kind == "attempts" and value < 1:
+            raise ConfigurationError("must be at least 1", key=key)
+        if kind == "attempts" and value > MAX_ATTEMPTS:
+            raise ConfigurationError(
+                f"{value} is more than {MAX_ATTEMPTS}; with exponential backoff the last retries would wait "
+                "retry_max_delay each: use a longer retry_max_delay instead",
+                key=key,
+            )
         return value
     if kind == "bool":
         if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
@@ -143,7 +233,43 @@ def _convert(kind: str, value: Any, key: str) -> Any:
         return dict(value)
     if not isinstance(value, str) or not value:
         raise ConfigurationError(f"expected a non-empty string, got {value!r}", key=key)
+    if kind == "executor":
+        from hookinbox.executors import _REMOTE
+
+        choices = [*_EXECUTORS, *_REMOTE]
+        if value.strip().lower() not in choices:
+            raise ConfigurationError(_choice(value, choices, "executor"), key=key)
+        return value.strip().lower()
+    if kind == "store":
+        return normalise_store_url(value, key)
     return value
+
+
+def normalise_store_url(url: str, key: str = "hookinbox.store") -> str:
+    """``postgres://`` → ``postgresql+psycopg://``, ``mysql://`` → ``mysql+pymysql://``; unknown schemes refused."""
+    from hookinbox.stores import _BACKENDS
+
+    head, sep, rest = url.partition("://")
+    if not sep:
+        head, sep, rest = url.partition(":")
+    if not sep or not head:
+        raise ConfigurationError(f"{url!r} is not a store URL such as sqlite:///hookinbox.db", key=key)
+    scheme = head.lower()
+    if scheme in _STORE_ALIASES:
+        return f"{_STORE_ALIASES[scheme]}://{rest}" if "://" in url else url
+    base = scheme.split("+", 1)[0]
+    if base not in _BACKENDS and base != "django":  # django:// is registered when hookinbox.django is imported
+        raise ConfigurationError(_choice(base, list(_BACKENDS), "store URL scheme"), key=key)
+    return url
+
+
+def store_driver_problem(url: str) -> str | None:
+    """Why this store URL cannot be opened here (a driver not installed, with the extra to install), or None."""
+    scheme, _, driver = url.split(":", 1)[0].lower().partition("+")
+    for module, extra in _DRIVERS.get((scheme, driver or None), []):
+        if importlib.util.find_spec(module) is None:
+            return f"{url.split(':', 1)[0]} needs {module}, which is not installed: pip install 'hookinbox[{extra}]'"
+    return None
 
 
 def _human(seconds: float) -> str:
@@ -160,82 +286,131 @@ def _human(seconds: float) -> str:
     return " ".join(parts)
 
 
-def build(data: Mapping[str, Any], env: Mapping[str, str], source: str, base_dir: Path | None) -> Settings:
+def build(
+    data: Mapping[str, Any],
+    env: Mapping[str, str],
+    source: str,
+    base_dir: Path | None,
+    *,
+    from_file: bool = False,
+) -> Settings:
+    """Validate ``data``; raises one :class:`ConfigurationError`, or :class:`SettingsErrors` listing several."""
     if not isinstance(data, Mapping):
-        raise ConfigurationError("settings must be a table")
+        raise ConfigurationError("settings must be a table", source=source)
     walker = _Walker(env)
-    try:
-        return _assemble(walker.walk(data, ""), walker, source, base_dir)
-    except ConfigurationError as exc:  # a value that is wrong because a ${VAR} was unset: say which
+    problems = _Problems()
+    settings = _assemble(walker.walk(data, ""), walker, problems, base_dir, from_file, source)
+    errors = _with_variable_hints(problems, walker)
+    if errors:
+        errors = [e.located(source, toml=from_file) for e in errors]
+        if len(errors) == 1:
+            raise errors[0]
+        raise SettingsErrors(errors, source=source)
+    assert settings is not None
+    return settings
+
+
+def _with_variable_hints(problems: _Problems, walker: _Walker) -> list[ConfigurationError]:
+    """Say which ``${VAR}`` to set on each error it caused; an unset variable is itself an error anywhere else."""
+    out: list[ConfigurationError] = []
+    seen: set[tuple[str | None, str]] = set()
+    keyed = {exc.key for exc in problems.errors}
+    for exc in problems.errors:
         missing = walker.missing.get(exc.key or "")
         if missing and "; set " not in exc.message:
-            hint = " or ".join(dict.fromkeys(missing))
-            raise ConfigurationError(f"{exc.message}; set {hint}", key=exc.key, source=exc.source) from None
-        raise
+            exc = ConfigurationError(f"{exc.message}; set {' or '.join(dict.fromkeys(missing))}", key=exc.key)
+        if (exc.key, exc.message) not in seen:
+            seen.add((exc.key, exc.message))
+            out.append(exc)
+    for key, names in walker.missing.items():
+        if key in keyed or (key in problems.dropped and key not in walker.partial):
+            continue
+        unset = list(dict.fromkeys(names))
+        refs = ", ".join(f"${{{n}}}" for n in unset)
+        out.append(
+            ConfigurationError(
+                f"{refs} {'is' if len(unset) == 1 else 'are'} not set; set {' and '.join(unset)} "
+                f"(or write ${{{unset[0]}:-default}} for an optional value)",
+                key=key,
+            )
+        )
+    return out
 
 
-def _assemble(data: Mapping[str, Any], walker: _Walker, source: str, base_dir: Path | None) -> Settings:
+def _assemble(
+    data: Mapping[str, Any], walker: _Walker, problems: _Problems, base_dir: Path | None, strict: bool, source: str
+) -> Settings | None:
     top = dict(data)
     endpoints_raw = top.pop("endpoints", None)
     glob: dict[str, Any] = {}
     nested = top.pop("hookinbox", None)
+    if nested is not None and not isinstance(nested, Mapping):
+        problems.add("expected a table", "hookinbox")
+        nested = {}
     if nested is not None:
-        if not isinstance(nested, Mapping):
-            raise ConfigurationError("expected a table", key="hookinbox")
         glob.update(nested)
     for k, v in top.items():  # a dict (Django/Flask) may put the globals at the top level
         if k in glob:
-            raise ConfigurationError("given both at the top level and under [hookinbox]", key=k)
+            problems.add("given both at the top level and under [hookinbox]", k)
+            continue
         glob[k] = v
     prefix = "hookinbox." if nested is not None else ""
-    unknown = set(glob) - set(_GLOBAL_KEYS)
-    if unknown:
-        name = sorted(unknown)[0]
-        known = [*_GLOBAL_KEYS, *([] if name in (nested or {}) else ["endpoints"])]
-        where = prefix if name in (nested or {}) else ""
-        raise ConfigurationError(_unknown(name, known), key=where + name)
-    opts = {k: _convert(_GLOBAL_KEYS[k], v, prefix + k) for k, v in glob.items()}
+    opts: dict[str, Any] = {}
+    for name, value in glob.items():
+        if name not in _GLOBAL_KEYS:
+            known = [*_GLOBAL_KEYS, *([] if name in (nested or {}) else ["endpoints"])]
+            where = prefix if name in (nested or {}) else ""
+            problems.add(_unknown(name, known), where + name)
+            continue
+        with problems.collect():
+            opts[name] = _convert(_GLOBAL_KEYS[name], value, prefix + name, strict)
     given = frozenset(opts)
     if "store" in opts and base_dir is not None:
         opts["store"] = _sqlite_relative_to(opts["store"], base_dir)
-    if opts.get("process_timeout", 30.0) < 2 * opts.get("heartbeat_interval", 5.0):
-        raise ConfigurationError(
-            "must be at least twice heartbeat_interval (one late heartbeat must not declare a process dead)",
-            key=prefix + "process_timeout",
-        )
     if opts.get("log_format", "text") not in ("text", "json"):
-        raise ConfigurationError(f"expected 'text' or 'json', got {opts['log_format']!r}", key=prefix + "log_format")
-    if opts.get("max_attempts", 5) < 1:
-        raise ConfigurationError("must be at least 1", key=prefix + "max_attempts")
+        problems.add(f"expected 'text' or 'json', got {opts.pop('log_format')!r}", prefix + "log_format")
+    if opts.get("process_timeout", 30.0) < 2 * opts.get("heartbeat_interval", 5.0):
+        problems.add(
+            "must be at least twice heartbeat_interval (one late heartbeat must not declare a process dead)",
+            prefix + "process_timeout",
+        )
     default_retry = RetryPolicy(
         max_attempts=opts.pop("max_attempts", 5),
         delay=opts.pop("retry_delay", 10.0),
         max_delay=opts.pop("retry_max_delay", 3600.0),
     )
     default_store_payload = opts.pop("store_payload", True)
-    if endpoints_raw is None or endpoints_raw == {}:
-        raise ConfigurationError("no endpoints configured; add an [endpoints.NAME] table", key="endpoints")
-    if not isinstance(endpoints_raw, Mapping):
-        raise ConfigurationError("expected a table of endpoints", key="endpoints")
-    max_body = opts.get("max_body", 1_000_000)
-    dedup_ttl = opts.get("dedup_ttl", 7 * 86400.0)
     endpoints: dict[str, EndpointSettings] = {}
-    paths: dict[str, str] = {}
-    for name, raw in endpoints_raw.items():
-        ep = _endpoint(str(name), raw, walker, max_body, default_retry, default_store_payload)
-        if ep.path in paths:
-            raise ConfigurationError(
-                f"path {ep.path} is already used by endpoint {paths[ep.path]!r}", key=f"endpoints.{name}.path"
-            )
-        paths[ep.path] = ep.name
-        if ep.preset is not None and dedup_ttl < ep.preset.retry_horizon:
-            raise ConfigurationError(
-                f"{_human(dedup_ttl)} is shorter than {ep.preset.provider}'s retry horizon "
-                f"({_human(ep.preset.retry_horizon)}); a late retry would be handled twice",
-                key=prefix + "dedup_ttl",
-            )
-        endpoints[ep.name] = ep
-    return Settings(endpoints=endpoints, source=source, given=given, **opts)
+    if endpoints_raw is None or endpoints_raw == {}:
+        problems.add("no endpoints configured; add an [endpoints.NAME] table", "endpoints")
+    elif not isinstance(endpoints_raw, Mapping):
+        problems.add("expected a table of endpoints", "endpoints")
+    else:
+        max_body = opts.get("max_body", 1_000_000)
+        dedup_ttl = opts.get("dedup_ttl", 7 * 86400.0)
+        paths: dict[str, str] = {}
+        for name, raw in endpoints_raw.items():
+            context = _EndpointContext(str(name), walker, problems, strict, source)
+            ep = _endpoint(context, raw, max_body, default_retry, default_store_payload)
+            if ep is None:
+                continue
+            if ep.path in paths:
+                problems.add(f"path {ep.path} is already used by endpoint {paths[ep.path]!r}", f"endpoints.{name}.path")
+                continue
+            paths[ep.path] = ep.name
+            if ep.preset is not None and not any((e.key or "").endswith("dedup_ttl") for e in problems.errors):
+                if dedup_ttl < ep.preset.retry_horizon:
+                    problems.add(
+                        f"{_human(dedup_ttl)} is shorter than {ep.preset.provider}'s retry horizon "
+                        f"({_human(ep.preset.retry_horizon)}); a late retry would be handled twice",
+                        prefix + "dedup_ttl",
+                    )
+            endpoints[ep.name] = ep
+    if problems.errors:
+        return None
+    return Settings(
+        endpoints=endpoints, source=source, given=given, notes=tuple(problems.notes), from_toml=strict, **opts
+    )
 
 
 def _unknown(name: str, known: list[str]) -> str:
@@ -259,24 +434,34 @@ def _sqlite_relative_to(url: str, base_dir: Path) -> str:
     return head + str((base_dir / path).resolve()) + query
 
 
+class _EndpointContext:
+    def __init__(self, name: str, walker: _Walker, problems: _Problems, strict: bool, source: str) -> None:
+        self.name = name
+        self.key = f"endpoints.{name}"
+        self.walker = walker
+        self.problems = problems
+        self.strict = strict
+        self.source = source
+
+
 def _endpoint(
-    name: str,
+    cx: _EndpointContext,
     raw: Any,
-    walker: _Walker,
     default_max_body: int,
     default_retry: RetryPolicy,
     default_store_payload: bool,
-) -> EndpointSettings:
-    key = f"endpoints.{name}"
+) -> EndpointSettings | None:
+    key, problems = cx.key, cx.problems
     if not isinstance(raw, Mapping):
-        raise ConfigurationError("expected a table", key=key)
-    unknown = set(raw) - _ENDPOINT_KEYS
-    if unknown:
-        name = sorted(unknown)[0]
-        raise ConfigurationError(_unknown(name, sorted(_ENDPOINT_KEYS)), key=f"{key}.{name}")
+        problems.add("expected a table", key)
+        return None
+    before = len(problems)
+    for unknown in sorted(set(raw) - _ENDPOINT_KEYS):
+        problems.add(_unknown(unknown, sorted(_ENDPOINT_KEYS)), f"{key}.{unknown}")
     path = raw.get("path")
     if not isinstance(path, str) or not path.startswith("/"):
-        raise ConfigurationError("missing or not starting with '/'", key=f"{key}.path")
+        problems.add("missing or not starting with '/'", f"{key}.path")
+        path = "/"
     if len(path) > 1:
         path = path.rstrip("/")
     preset: Preset | None = None
@@ -286,34 +471,105 @@ def _endpoint(
         try:
             preset = get_preset(str(raw["preset"]))
         except KeyError as exc:
-            raise ConfigurationError(str(exc.args[0]), key=f"{key}.preset") from None
-        verify.update(preset.verify)
-        event.update(preset.event)
+            from hookinbox.presets import PRESETS
+
+            close = difflib.get_close_matches(str(raw["preset"]).lower(), list(PRESETS), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.add(f"{exc.args[0]}{hint}", f"{key}.preset")
+        else:
+            verify.update(preset.verify)
+            event.update(preset.event)
     if "verify" in raw:
         if not isinstance(raw["verify"], Mapping):
-            raise ConfigurationError("expected a table", key=f"{key}.verify")
-        if preset is not None and "scheme" in raw["verify"] and raw["verify"]["scheme"] != verify.get("scheme"):
-            verify = {}  # a different scheme replaces the preset's options instead of mixing with them
-        verify.update(raw["verify"])
+            problems.add("expected a table", f"{key}.verify")
+        else:
+            if preset is not None and "scheme" in raw["verify"] and raw["verify"]["scheme"] != verify.get("scheme"):
+                verify = {}  # a different scheme replaces the preset's options instead of mixing with them
+            verify.update(raw["verify"])
     if "event" in raw:
         if not isinstance(raw["event"], Mapping):
-            raise ConfigurationError("expected a table", key=f"{key}.event")
-        event.update(raw["event"])
+            problems.add("expected a table", f"{key}.event")
+        else:
+            event.update(raw["event"])
+    verifier: Verifier | None = None
     if not verify:
-        raise ConfigurationError("no authentication: set `preset` or a `verify` table", key=key)
-    scheme = str(verify.get("scheme", "")).lower()
+        if "preset" not in raw:
+            problems.add("no authentication: set `preset` or a `verify` table", key)
+    else:
+        with problems.collect():
+            if "secret_resolver" in raw:  # per-tenant secrets (verifiers/tenant.py): resolved per delivery
+                verifier = _tenant_verifier(key, raw, verify)
+            else:
+                verifier = build_verifier(_secrets(cx, raw, verify, preset), f"{key}.verify")
+    for name in ("secret_cache_ttl", "tenant_header"):
+        if name in raw and "secret_resolver" not in raw:
+            problems.add("only with secret_resolver", f"{key}.{name}")
+    mapping = None
+    with problems.collect():
+        mapping = EventMapping.from_options(event, f"{key}.event")
 
-    tenant = "secret_resolver" in raw  # per-tenant secrets (verifiers/tenant.py): resolved per delivery
-    if tenant:
-        fixed = [k for k in ("secret", "secrets", "api_key", "api_keys") if k in raw] + [
-            f"verify.{k}" for k in ("secrets", "keys") if k in raw.get("verify", {})
-        ]
-        if fixed:
-            raise ConfigurationError("give either a secret or a secret_resolver, not both", key=f"{key}.{fixed[0]}")
-        verify["secrets"] = [PROBE_SECRET]  # the scheme's options are checked with a stand-in secret
-    elif "secret_cache_ttl" in raw or "tenant_header" in raw:
-        name = "secret_cache_ttl" if "secret_cache_ttl" in raw else "tenant_header"
-        raise ConfigurationError("only with secret_resolver", key=f"{key}.{name}")
+    handlers: dict[str, tuple[str, ...]] = {}
+    raw_handlers = raw.get("handlers", {})
+    if not isinstance(raw_handlers, Mapping):
+        problems.add('expected a table of event type = "module:function"', f"{key}.handlers")
+        raw_handlers = {}
+    for pattern, refs in raw_handlers.items():
+        refs_list = [refs] if isinstance(refs, str) else refs
+        if not isinstance(refs_list, list) or not all(isinstance(r, str) and ":" in r for r in refs_list):
+            problems.add('expected "module:function" or a list of them', f"{key}.handlers.{pattern}")
+            continue
+        handlers[str(pattern)] = tuple(refs_list)
+
+    def get(name: str, kind: str, default: Any) -> Any:
+        if name not in raw:
+            return default
+        with problems.collect():
+            return _convert(kind, raw[name], f"{key}.{name}", cx.strict)
+        return default
+
+    max_body = get("max_body", "size", default_max_body)
+    retry = RetryPolicy(
+        max_attempts=get("max_attempts", "attempts", default_retry.max_attempts),
+        delay=get("retry_delay", "duration", default_retry.delay),
+        max_delay=get("retry_max_delay", "duration", default_retry.max_delay),
+    )
+    store_payload = get("store_payload", "bool", default_store_payload)
+    if len(problems) > before or verifier is None or mapping is None:
+        return None
+    sensitive = frozenset({"authorization", "cookie", "proxy-authorization"}) | verifier.sensitive_headers
+    return EndpointSettings(
+        name=cx.name,
+        path=path,
+        verifier=verifier,
+        mapping=mapping,
+        handlers=handlers,
+        max_body=max_body,
+        retry=retry,
+        store_payload=store_payload,
+        preset=preset,
+        sensitive_headers=sensitive,
+    )
+
+
+def _tenant_verifier(key: str, raw: Mapping[str, Any], verify: dict[str, Any]) -> TenantVerifier:
+    """The verifier of an endpoint with ``secret_resolver``: no fixed secret may be given as well."""
+    given = [k for k in ("secret", "secrets", "api_key", "api_keys") if k in raw]
+    given += [f"verify.{k}" for k in ("secrets", "keys") if k in verify]
+    if given:
+        raise ConfigurationError("give either a secret or a secret_resolver, not both", key=f"{key}.{given[0]}")
+    return TenantVerifier.from_settings(raw, verify, str(verify.get("scheme", "")).lower(), key)
+
+
+def _secrets(
+    cx: _EndpointContext, raw: Mapping[str, Any], verify: dict[str, Any], preset: Preset | None
+) -> dict[str, Any]:
+    """The ``verify`` options with ``secrets`` filled from ``secret``/``secrets``/``api_key(s)`` and checked.
+
+    A secret that is empty, blank, or only a known prefix (``whsec_``, ``sha256=``...) after
+    expansion is refused on every scheme: it would let anyone sign.
+    """
+    key = cx.key
+    scheme = str(verify.get("scheme", "")).lower()
     # Secrets: one name for every scheme (`secret`/`secrets`), `api_key(s)` as synonyms for api-key.
     secret_keys = [k for k in ("secret", "secrets", "api_key", "api_keys") if k in raw]
     if len(secret_keys) > 1:
@@ -337,48 +593,37 @@ def _endpoint(
         secrets = verify["secrets"] = [secrets]
     if not isinstance(secrets, list) or not all(isinstance(s, str) for s in secrets):
         raise ConfigurationError("expected a string or a list of strings", key=secret_key)
+    walker = cx.walker
+    missing = walker.missing.get(secret_key, []) or walker.missing.get(f"{key}.verify.secrets", [])
+    hint = f"; set {' or '.join(dict.fromkeys(missing))}" if missing else ""
     if not any(secrets):
-        missing = walker.missing.get(secret_key, []) or walker.missing.get(f"{key}.verify.secrets", [])
-        hint = f"; set {' or '.join(dict.fromkeys(missing))}" if missing else ""
         raise ConfigurationError(f"empty{hint}", key=secret_key)
-    verify["secrets"] = [s for s in secrets if s]
-    verifier = build_verifier(verify, f"{key}.verify")
-    if tenant:
-        verifier = TenantVerifier.from_settings(raw, verify, scheme, key)
-    mapping = EventMapping.from_options(event, f"{key}.event")
-
-    handlers: dict[str, tuple[str, ...]] = {}
-    raw_handlers = raw.get("handlers", {})
-    if not isinstance(raw_handlers, Mapping):
-        raise ConfigurationError('expected a table of event type = "module:function"', key=f"{key}.handlers")
-    for pattern, refs in raw_handlers.items():
-        refs_list = [refs] if isinstance(refs, str) else refs
-        if not isinstance(refs_list, list) or not all(isinstance(r, str) and ":" in r for r in refs_list):
-            raise ConfigurationError('expected "module:function" or a list of them', key=f"{key}.handlers.{pattern}")
-        handlers[str(pattern)] = tuple(refs_list)
-
-    def get(name: str, kind: str, default: Any) -> Any:
-        return _convert(kind, raw[name], f"{key}.{name}") if name in raw else default
-
-    max_body = get("max_body", "size", default_max_body)
-    retry = RetryPolicy(
-        max_attempts=get("max_attempts", "int", default_retry.max_attempts),
-        delay=get("retry_delay", "duration", default_retry.delay),
-        max_delay=get("retry_max_delay", "duration", default_retry.max_delay),
-    )
-    if retry.max_attempts < 1:
-        raise ConfigurationError("must be at least 1", key=f"{key}.max_attempts")
-    store_payload = get("store_payload", "bool", default_store_payload)
-    sensitive = frozenset({"authorization", "cookie", "proxy-authorization"}) | verifier.sensitive_headers
-    return EndpointSettings(
-        name=name,
-        path=path,
-        verifier=verifier,
-        mapping=mapping,
-        handlers=handlers,
-        max_body=max_body,
-        retry=retry,
-        store_payload=store_payload,
-        preset=preset,
-        sensitive_headers=sensitive,
-    )
+    if len(secrets) > len([s for s in secrets if s]):
+        cx.problems.dropped.add(secret_key)
+    kept = [s for s in secrets if s]
+    prefix = verify.get("prefix")
+    for secret in kept:
+        problem = secret_problem(secret, [prefix] if isinstance(prefix, str) else [])
+        if problem:
+            raise ConfigurationError(f"{problem}{hint}", key=secret_key)
+    if cx.strict and secret_key in walker.literal:
+        env = preset.secret_env if preset else f"{cx.name.upper().replace('-', '_')}_WEBHOOK_SECRET"
+        cx.problems.notes.append(
+            f"{cx.source}: {toml_location(secret_key)}: the secret is written in the file; keep it out of "
+            f'version control with {secret_key.rsplit(".", 1)[-1]} = "${{{env}}}" and the variable set '
+            "in the environment"
+        )
+    tolerance = verify.get("tolerance")
+    if (
+        cx.strict
+        and isinstance(tolerance, (int, float))
+        and not isinstance(tolerance, bool)
+        and math.isfinite(tolerance)
+        and tolerance
+    ):
+        raise ConfigurationError(
+            f"{tolerance!r} has no unit; write it as '{tolerance:g}s' or '{tolerance / 60:g}m'",
+            key=f"{key}.verify.tolerance",
+        )
+    verify["secrets"] = kept
+    return verify

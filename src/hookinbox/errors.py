@@ -13,6 +13,8 @@ A duplicate delivery is a normal outcome, not an exception.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "AuthenticationFailed",
     "BodyTimeout",
@@ -24,6 +26,7 @@ __all__ = [
     "QueueFull",
     "Rejected",
     "SecretUnavailable",
+    "SettingsErrors",
     "StoreFull",
     "StoreUnavailable",
     "Unavailable",
@@ -34,23 +37,66 @@ class HookinboxError(Exception):
     """Base of every error hookinbox raises on purpose."""
 
 
+def toml_location(key: str) -> str:
+    """How a dotted key reads in a TOML file: ``endpoints.shop.secret`` → ``[endpoints.shop] secret``.
+
+    ``hookinbox.dedup_ttl`` → ``[hookinbox] dedup_ttl``; ``endpoints.shop`` → ``[endpoints.shop]``;
+    a handler pattern keeps its dots: ``[endpoints.shop.handlers] "order.*"``.
+    """
+    parts = key.split(".")
+    if len(parts) == 1:
+        return key
+    if parts[0] == "endpoints" and len(parts) == 2:
+        return f"[{key}]"
+    if parts[0] == "endpoints" and len(parts) >= 4 and parts[2] == "handlers":
+        table, name = ".".join(parts[:3]), ".".join(parts[3:])
+    else:
+        table, name = ".".join(parts[:-1]), parts[-1]
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        name = f'"{name}"'
+    return f"[{table}] {name}"
+
+
 class ConfigurationError(HookinboxError):
     """The settings, a preset or a handler reference is wrong.
 
     ``key`` is the dotted settings key (``endpoints.shop.verify.secrets``) and
-    ``source`` the file it came from, when known; both appear in ``str()``.
+    ``source`` the file it came from, when known; both appear in ``str()``. With
+    ``toml=True`` (the settings came from a TOML file) the key is shown as it reads
+    in the file: ``hookinbox.toml: [endpoints.shop] secret: empty; set SHOP_SECRET``.
     """
 
-    def __init__(self, message: str, *, key: str | None = None, source: str | None = None) -> None:
+    def __init__(self, message: str, *, key: str | None = None, source: str | None = None, toml: bool = False) -> None:
         self.message = message
         self.key = key
         self.source = source
+        self.toml = toml
         where = ""
         if source:
             where = f"{source}: "
         if key:
-            where += f"{key}: "
+            where += f"{toml_location(key) if toml else key}: "
         super().__init__(where + message)
+
+    def located(self, source: str, *, toml: bool = False) -> ConfigurationError:
+        """This error with ``source`` (when it has none yet), shown in the TOML form when ``toml``."""
+        if self.source is not None:
+            return self
+        return ConfigurationError(self.message, key=self.key, source=source, toml=toml)
+
+
+class SettingsErrors(ConfigurationError):
+    """Several settings mistakes, reported at once; ``errors`` holds each (with its key and file).
+
+    ``str()`` is one line per mistake, ``FILE: KEY: problem``, after a count.
+    """
+
+    def __init__(self, errors: list[ConfigurationError], *, source: str | None = None) -> None:
+        self.errors = list(errors)
+        where = f" in {source}" if source else ""
+        lines = [f"{len(self.errors)} problems{where}:", *(f"  {e}" for e in self.errors)]
+        super().__init__("\n".join(lines))
+        self.source = source
 
 
 class Rejected(HookinboxError):

@@ -13,6 +13,15 @@ so a delivery's raw body is read (and verified) before Flask, its request
 parsing or its ``max_content_length`` touch the stream. The app's own routes
 are untouched. The :class:`~hookinbox.inbox.Inbox` is kept on
 ``app.extensions["hookinbox"]``; handlers run in the inbox's thread pool.
+
+``init_app`` also starts the inbox (:meth:`Inbox.startup`): the thread pool and its
+sweeper begin with the app, so events left by a process that was killed are recovered
+without waiting for the next delivery, as under ASGI's lifespan. Pass ``start=False``
+to start it yourself (a pre-fork server: call ``hooks.inbox.startup()`` in each worker,
+e.g. gunicorn's ``post_fork``).
+
+``app.config["HOOKINBOX"]`` is read with :func:`hookinbox.settings.load_settings`
+(a dict, a path, a :class:`Settings`); unset, ``$HOOKINBOX_SETTINGS`` names the file.
 """
 
 from __future__ import annotations
@@ -26,15 +35,14 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("hookinbox.flask needs Flask: pip install 'hookinbox[flask]'") from exc
 
 from hookinbox.errors import ConfigurationError
-from hookinbox.handlers import Handler
+from hookinbox.handlers import Registrations
 from hookinbox.inbox import Inbox
+from hookinbox.settings import load_settings, settings_path_from_env
 from hookinbox.wsgi import WebhookMiddleware
 
 __all__ = ["HookInbox"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_Registration = tuple[Handler, str, str | None, str | None]
 
 
 class HookInbox:
@@ -45,34 +53,39 @@ class HookInbox:
     after it are added to the apps already initialised.
     """
 
-    def __init__(self, app: Flask | None = None, *, inbox: Inbox | None = None) -> None:
+    def __init__(
+        self, app: Flask | None = None, *, inbox: Inbox | None = None, registrations: Registrations | None = None
+    ) -> None:
         self._given = inbox
-        self._registrations: list[_Registration] = []
+        #: the handler registry shared by every app this extension initialises (outlives each inbox)
+        self.registrations = registrations if registrations is not None else Registrations()
         self._inboxes: list[Inbox] = []
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: Flask) -> None:
-        """Build (or take) the inbox, add the registered handlers, and mount it on ``app``."""
+    def init_app(self, app: Flask, *, start: bool = True) -> None:
+        """Build (or take) the inbox, add the registered handlers, mount it on ``app`` and start it.
+
+        Starting runs startup recovery and the sweeper now (events left by a killed process are
+        handled without waiting for a delivery); ``start=False`` leaves that to the caller.
+        """
         inbox = self._given if self._given is not None else _inbox_from_config(app.config.get("HOOKINBOX"))
-        for fn, pattern, endpoint, name in self._registrations:
-            inbox.add_handler(fn, pattern, endpoint=endpoint, name=name)
-        inbox.load_handlers()  # import errors in configured handlers surface at start-up
+        self.registrations.bind(inbox)
+        try:
+            inbox.load_handlers()  # import errors in configured handlers surface at start-up
+        except ConfigurationError as exc:
+            raise inbox.settings.locate(exc) from None
         app.wsgi_app = WebhookMiddleware(app.wsgi_app, inbox)  # type: ignore[method-assign]
         app.extensions["hookinbox"] = inbox
         if inbox not in self._inboxes:
             self._inboxes.append(inbox)
+            inbox.settings.log_notes()
+        if start:
+            inbox.startup()
 
     def on(self, pattern: str = "*", *, endpoint: str | None = None, name: str | None = None) -> Callable[[F], F]:
-        """Register a handler, as :meth:`hookinbox.inbox.Inbox.on` does."""
-
-        def deco(fn: F) -> F:
-            self._registrations.append((fn, pattern, endpoint, name))
-            for inbox in self._inboxes:
-                inbox.add_handler(fn, pattern, endpoint=endpoint, name=name)
-            return fn
-
-        return deco
+        """Register a handler, as :meth:`hookinbox.inbox.Inbox.on` does (before or after :meth:`init_app`)."""
+        return self.registrations.on(pattern, endpoint=endpoint, name=name)
 
     @property
     def inbox(self) -> Inbox:
@@ -88,7 +101,12 @@ class HookInbox:
 
 def _inbox_from_config(config: object) -> Inbox:
     if config is None:
-        raise ConfigurationError('set app.config["HOOKINBOX"] to a settings dict or a TOML file path', key="HOOKINBOX")
-    if not isinstance(config, (Mapping, str)) and not hasattr(config, "__fspath__"):
-        raise ConfigurationError(f"expected a dict or a path, got {type(config).__name__}", key="HOOKINBOX")
-    return Inbox.from_settings(config)  # type: ignore[arg-type, unused-ignore]
+        config = settings_path_from_env()
+    if config is None:
+        raise ConfigurationError(
+            'set app.config["HOOKINBOX"] to a settings dict or a TOML file path (or set HOOKINBOX_SETTINGS)',
+            key="HOOKINBOX",
+        )
+    if isinstance(config, Mapping):
+        return Inbox(load_settings(config, source='app.config["HOOKINBOX"]'))
+    return Inbox(load_settings(config, name="HOOKINBOX"))  # type: ignore[arg-type]

@@ -27,6 +27,7 @@ __all__ = ["Inbox"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
 class Inbox:
     """Receives webhooks for the endpoints in its settings.
 
@@ -165,9 +166,7 @@ class Inbox:
         return ex
 
     def _build_executor(self, *, asynchronous: bool) -> Executor:
-        return make_executor(
-            self.runtime, self.liveness, asynchronous=asynchronous, unit_of_work=self.unit_of_work
-        )
+        return make_executor(self.runtime, self.liveness, asynchronous=asynchronous, unit_of_work=self.unit_of_work)
 
     async def astartup(self) -> None:
         """Start the executor on the running loop and recover due events (ASGI lifespan startup)."""

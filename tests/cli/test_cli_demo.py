@@ -21,8 +21,8 @@ def check_demo_output(stdout: str, stderr: str) -> None:
     assert all(line.endswith('-> 200 {"received": true}') for line in sent)
     table = stdout.split("\n\n")[2].splitlines()
     assert table[0].split()[:5] == ["RECEIVED", "ENDPOINT", "ID", "TYPE", "STATUS"]
-    assert sorted(row.split()[2] for row in table[1:]) == sorted(p.endpoint for p in PROVIDERS)
-    assert all(row.split()[5] == "done" for row in table[1:])
+    assert sorted(row.split()[1] for row in table[1:]) == sorted(p.endpoint for p in PROVIDERS)
+    assert all(row.split()[4] == "done" for row in table[1:])
     assert stdout.rstrip().endswith("5 events verified, recorded once and handled.")
     handled = [line for line in stderr.splitlines() if "demo_handlers: handled" in line]
     assert len(handled) == 5

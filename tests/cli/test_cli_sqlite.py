@@ -78,7 +78,7 @@ def test_dead_event_replayed_by_id_is_handled_by_the_server(server: Server) -> N
     assert "RuntimeError: flag is up" in shown["last_error"] and "body" not in shown
     flag.unlink()
     done = run_cli("inbox", "replay", "evt_def456xyz", "--endpoint", "novamed", cwd=server.cwd)
-    assert done.returncode == 0 and done.stdout.startswith("replayed 1 event(s)")
+    assert done.returncode == 0 and done.stdout.startswith("replayed 1 event;")
     wait_for(lambda: status_of(server, "novamed", "evt_def456xyz") == "done", what="done after replay")
     assert ["novamed", "evt_def456xyz", "medication_request:approved", "1"] in server.handled()
 

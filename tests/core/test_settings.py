@@ -194,7 +194,8 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
     typo.write_text('[hookinbox]\nworkers = "x"\n[endpoints.shop]\npath = "/wh"\npreset = "cimplify"\nsecret = "s"\n')
     with pytest.raises(ConfigurationError) as info:
         Settings.from_file(typo)
-    assert str(info.value) == f"{typo}: hookinbox.workers: expected a whole number, got 'x'"
+    assert str(info.value) == f"{typo}: [hookinbox] workers: expected a whole number, got 'x'"  # as the file reads
+    assert info.value.key == "hookinbox.workers"
 
 
 def test_interpolation_forms() -> None:

@@ -254,3 +254,17 @@ def test_signing_needs_a_chosen_secret() -> None:
     ib, _ = shopify_inbox()
     with pytest.raises(ConfigurationError, match="for_secrets"):
         ib.endpoints["shopify"].verifier.headers_for(b"{}", 0)
+
+
+def test_a_bare_prefix_from_the_resolver_is_not_a_secret(caplog: pytest.LogCaptureFixture) -> None:
+    """A resolver returning "whsec_" (an empty variable after the prefix) is refused, not used as a key."""
+    ib = Inbox.from_settings(
+        {"endpoints": {"s": {"path": "/s", "preset": "stripe", "secret_resolver": lambda headers, tenant: ["whsec_"]}}}
+    )
+    ep = ib.endpoints["s"]
+    assert isinstance(ep.verifier, TenantVerifier)
+    body = b'{"id": "evt_1", "type": "x", "object": "event", "data": {"object": {}}}'
+    headers = ep.verifier.for_secrets(["whsec_realsecret"]).headers_for(body, ib.runtime.clock())
+    with caplog.at_level(logging.ERROR, logger="hookinbox"):
+        assert ib.receive(ep, headers, body).status == 401
+    assert "unusable secret" in caplog.text

@@ -63,7 +63,7 @@ def test_async_handler_on_redis_never_blocks_the_loop(store_url: tuple[str, dict
         done, ticks = asyncio.Event(), []
         heartbeat = asyncio.ensure_future(ticking(done, ticks))
         started = time.monotonic()
-        outcome = await run_async(process(inbox, "shop", "evt_async"), NoThreads())
+        outcome = await run_async(process(inbox.runtime, "shop", "evt_async"), NoThreads())
         elapsed = time.monotonic() - started
         done.set()
         await heartbeat
@@ -95,7 +95,7 @@ def test_failing_async_handler_on_redis_settles_on_the_loop(store_url: tuple[str
 
     async def main() -> str:
         assert await inbox.store.arecord(record(inbox, "evt_fail"))
-        return await run_async(process(inbox, "shop", "evt_fail"), NoThreads())
+        return await run_async(process(inbox.runtime, "shop", "evt_fail"), NoThreads())
 
     try:
         assert asyncio.run(main()) == "retry"

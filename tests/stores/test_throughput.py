@@ -45,8 +45,9 @@ def test_a_10000_event_backlog_drains_completely_once(store_url: Any) -> None:
     left = _inbox(store_url)
     now = time.time() - 3600
     records = [
-        EventRecord(endpoint="generic", id=f"b{i}", type="order.created", body=b'{"id": "b%d"}' % i, headers={},
-                    received_at=now)
+        EventRecord(
+            endpoint="generic", id=f"b{i}", type="order.created", body=b'{"id": "b%d"}' % i, headers={}, received_at=now
+        )
         for i in range(n)
     ]
     with ThreadPoolExecutor(64) as pool:  # concurrent callers: the store writes them in batches

@@ -2,7 +2,8 @@
 
 Precedence, the same for every command:
 
-* settings file: ``--config PATH``, else ``$HOOKINBOX_CONFIG``, else ``./hookinbox.toml``;
+* settings file: ``--config PATH``, else ``$HOOKINBOX_SETTINGS`` (``$HOOKINBOX_CONFIG``, its former
+  name, still works with a deprecation warning), else ``./hookinbox.toml``;
 * store: ``--store URL``, else ``$HOOKINBOX_STORE``, else ``store`` in the settings,
   else ``sqlite:///hookinbox.db`` in the working directory (absolute, so that
   every worker process and every later ``hookinbox inbox`` command in that
@@ -10,24 +11,29 @@ Precedence, the same for every command:
 
 The settings file's directory is put on ``sys.path`` so that handler modules
 kept next to it (``handlers = { "*" = "my_handlers:on_event" }``) import.
+
+The commands that only read or change the store (``inbox list/show/stats/replay/purge``) work
+with a store URL alone (``--store URL`` or ``$HOOKINBOX_STORE``): no settings file, no secrets.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 from hookinbox.errors import ConfigurationError
 from hookinbox.inbox import Inbox
-from hookinbox.settings import Settings
+from hookinbox.settings import DEPRECATED_SETTINGS_ENV, SETTINGS_ENV, Settings, settings_path_from_env
+from hookinbox.settings import load_settings as load_any
 from hookinbox.stores import StoreStats
 
 __all__ = [
     "CONFIG_ENV",
+    "DEPRECATED_SETTINGS_ENV",
     "STORE_ENV",
     "CommandError",
     "Context",
@@ -37,7 +43,7 @@ __all__ = [
     "redact",
 ]
 
-CONFIG_ENV = "HOOKINBOX_CONFIG"
+CONFIG_ENV = SETTINGS_ENV  # one variable for the CLI, workers and examples
 STORE_ENV = "HOOKINBOX_STORE"
 
 
@@ -54,7 +60,11 @@ def config_path(given: str | None) -> Path:
     """The settings file the precedence rules pick; CommandError when there is none."""
     if given:
         return Path(given)
-    env = os.environ.get(CONFIG_ENV)
+    with warnings.catch_warnings(record=True) as caught:  # the CLI shows the deprecation, whatever the filters
+        warnings.simplefilter("always", DeprecationWarning)
+        env = settings_path_from_env()
+    for w in caught:
+        print(f"hookinbox: warning: {w.message}", file=sys.stderr)
     if env:
         return Path(env)
     here = Path("hookinbox.toml")
@@ -66,14 +76,17 @@ def config_path(given: str | None) -> Path:
 def load_settings(config: str | None, store: str | None = None) -> Settings:
     """Read and validate the settings file and apply the store precedence."""
     path = config_path(config)
-    settings = Settings.from_file(path)
     url = store or os.environ.get(STORE_ENV)
-    if url:
-        settings = dataclasses.replace(settings, store=url)
-    elif "store" not in settings.given:
-        settings = dataclasses.replace(settings, store=default_store())
+    settings = load_any(path, store=url or None, default_store=default_store())
     add_import_dir(path.resolve().parent)
     return settings
+
+
+def store_only_settings(url: str) -> Settings:
+    """Settings with a store and no endpoints: what the ``inbox`` commands need when given ``--store`` alone."""
+    from hookinbox._settings_build import normalise_store_url
+
+    return Settings(endpoints={}, store=normalise_store_url(url, key="--store"), source=f"--store {redact(url)}")
 
 
 def add_import_dir(directory: Path) -> None:
@@ -105,11 +118,34 @@ class Context:
             self._inbox = Inbox(self.settings())
         return self._inbox
 
+    def loaded_settings(self) -> Settings | None:
+        """The settings in use once loaded (None before, or with a store URL alone)."""
+        return self._inbox.settings if self._inbox is not None and self._inbox.settings.endpoints else None
+
+    def store_inbox(self) -> Inbox:
+        """An inbox for commands that only use the store: the settings file when it loads, else ``--store`` alone.
+
+        With a store URL given (``--store``, ``$HOOKINBOX_STORE``), a missing settings file or one
+        that does not validate here (a secret not set on this machine) is not needed.
+        """
+        if self._inbox is not None:
+            return self._inbox
+        url = getattr(self.args, "store", None) or os.environ.get(STORE_ENV)
+        if url:
+            try:
+                self._inbox = Inbox(self.settings())
+            except (ConfigurationError, CommandError):
+                self._inbox = Inbox(store_only_settings(url))
+            return self._inbox
+        return self.inbox()
+
     def endpoint_name(self, name: str | None) -> str | None:
-        """Check an ``--endpoint`` option against the settings."""
+        """Check an ``--endpoint`` option against the settings (any name when only a store was given)."""
         if name is None:
             return None
-        endpoints = self.inbox().endpoints
+        endpoints = self.store_inbox().endpoints
+        if not endpoints:
+            return name
         if name not in endpoints:
             raise CommandError(f"no endpoint {name!r}; configured: {', '.join(endpoints)}")
         return name
@@ -128,14 +164,20 @@ def redact(url: str) -> str:
 
 
 def reach_store(inbox: Inbox) -> StoreStats:
-    """Open the store and read its counts; CommandError naming the store when that fails."""
-    url = redact(inbox.settings.store)
+    """Open the store and read its counts; CommandError naming the store, its setting and file when that fails."""
+    s = inbox.settings
+    url = redact(s.store)
+    where = f" (hookinbox.store in {s.source})" if s.endpoints and "store" in s.given else ""
     try:
         return inbox.store.stats()
     except ConfigurationError:
         raise
     except ImportError as exc:
-        raise CommandError(f"store {url}: {exc}") from None
+        from hookinbox._settings_build import store_driver_problem
+
+        problem = store_driver_problem(s.store)
+        raise CommandError(f"store {url}{where}: {problem or exc}") from None
     except Exception as exc:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-        raise CommandError(f"store {url}: unreachable: {type(exc).__name__}{': ' + first if first else ''}") from None
+        detail = f"{type(exc).__name__}{': ' + first if first else ''}"
+        raise CommandError(f"store {url}{where}: unreachable: {detail}") from None

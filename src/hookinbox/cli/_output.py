@@ -10,7 +10,7 @@ from typing import Any
 
 from hookinbox.events import EventRecord
 
-__all__ = ["echo", "err", "event_rows", "print_json", "table", "when"]
+__all__ = ["echo", "err", "event_rows", "plural", "print_json", "record_json", "table", "when"]
 
 
 def echo(text: str = "") -> None:
@@ -26,10 +26,41 @@ def print_json(obj: Any) -> None:
 
 
 def when(ts: float | None) -> str:
-    """A Unix time as UTC ``2026-01-15 12:30:00Z`` (empty for None)."""
+    """A Unix time as ISO 8601 in UTC with its zone, ``2026-01-15T12:30:00Z`` (empty for None)."""
     if ts is None:
         return ""
-    return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(ts))
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+#: the fields of a record's JSON view that hold Unix times
+_TIMES = ("received_at", "next_attempt_at", "lease_until", "updated_at", "started_at", "finished_at")
+
+
+def iso(ts: float | None) -> str | None:
+    """ISO 8601 with the zone and milliseconds, ``2026-01-15T12:30:00.250Z``; None stays None."""
+    if ts is None:
+        return None
+    whole = int(ts // 1)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((ts - whole) * 1000):03d}Z"
+
+
+def record_json(record: EventRecord, *, with_body: bool = False) -> dict[str, Any]:
+    """A record's JSON view with every time in ISO 8601 (UTC, ``Z``), as the tables show them."""
+    out = record.to_dict(with_body=with_body)
+    for name in _TIMES:
+        if isinstance(out.get(name), (int, float)):
+            out[name] = iso(out[name])
+    for attempt in out.get("history") or []:
+        if isinstance(attempt, dict):
+            for name in _TIMES:
+                if isinstance(attempt.get(name), (int, float)):
+                    attempt[name] = iso(attempt[name])
+    return out
+
+
+def plural(n: int, word: str) -> str:
+    """``1 event``, ``2 events``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _cut(text: str, width: int) -> str:

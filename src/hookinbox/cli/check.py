@@ -8,44 +8,63 @@ from __future__ import annotations
 
 from typing import Any
 
+from hookinbox._settings_build import store_driver_problem
 from hookinbox.cli._context import CommandError, Context, reach_store, redact
-from hookinbox.cli._output import echo, err
-from hookinbox.errors import ConfigurationError
+from hookinbox.cli._output import echo, err, plural
+from hookinbox.errors import ConfigurationError, SettingsErrors
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("check", help="validate the settings, import the handlers and reach the store")
+    p = sub.add_parser(
+        "check",
+        help="validate the settings, import the handlers and reach the store",
+        description="Validate the settings (every mistake at once), import the handlers they name and reach the "
+        "store. Prints ok:/warning:/error: lines; exits 1 when anything is wrong.",
+    )
     p.set_defaults(run=run)
 
 
 def run(ctx: Context) -> int:
     try:
         inbox = ctx.inbox()
+    except SettingsErrors as many:
+        for exc in many.errors:
+            err(f"error: settings: {exc}")
+        err(f"{plural(len(many.errors), 'problem')}")
+        return 1
     except (ConfigurationError, CommandError) as exc:
         err(f"error: settings: {exc}")
         return 1
     s = inbox.settings
-    echo(f"ok: settings {s.source}: {len(s.endpoints)} endpoint(s)")
+    echo(f"ok: settings {s.source}: {plural(len(s.endpoints), 'endpoint')}")
     for ep in s.endpoints.values():
         preset = f"preset {ep.preset.name}" if ep.preset else "custom verify"
         echo(f"      {ep.name}: POST {ep.path} ({preset})")
+    for note in s.notes:
+        echo(f"warning: {note}")
     problems = 0
     try:
         inbox.load_handlers()
     except ConfigurationError as exc:
-        err(f"error: handlers: {exc}")
+        err(f"error: handlers: {s.locate(exc)}")
         problems += 1
     else:
         count = sum(len(refs) for ep in s.endpoints.values() for refs in ep.handlers.values())
-        echo(f"ok: handlers: {count} imported")
         in_code = len(inbox.registry) - count  # registered with @inbox.on
+        if count:
+            echo(f"ok: handlers: {count} imported")
         if in_code:
             echo(f"ok: handlers: {in_code} registered in code")
-        for ep in s.endpoints.values():
-            if not ep.handlers and not in_code:
-                echo(f"note: endpoint {ep.name} has no handlers: its events are recorded and marked done")
+        if not count and not in_code and not ctx.given_inbox:
+            # an app (Flask, Starlette, FastAPI, Django) registers its handlers in code, which `check` does not run
+            echo(
+                "note: no handlers named in the settings; handlers registered in your app's code "
+                "(@inbox.on, hooks.on) are not imported by `hookinbox check`"
+            )
+        elif not count and not in_code:
+            echo("note: no handlers: events are recorded and marked done")
     for ep in s.endpoints.values():  # per-tenant secrets: import the resolver now, not at the first delivery
         load = getattr(ep.verifier, "load", None)
         if load is not None:
@@ -56,16 +75,37 @@ def run(ctx: Context) -> int:
                 problems += 1
             else:
                 echo(f"ok: secret resolver of {ep.name} imported")
+    problems += _check_store(inbox)
+    if problems:
+        err(plural(problems, "problem"))
+        return 1
+    return 0
+
+
+def _check_store(inbox: Any) -> int:
+    s = inbox.settings
+    if s.store.startswith("django:") and "django" not in _registered_stores():
+        echo(
+            "note: store django:// is the Django project's database; "
+            "check it with `python manage.py hookinbox check` in the project"
+        )
+        return 0
+    problem = store_driver_problem(s.store)
+    if problem:
+        err(f"error: store {redact(s.store)}: {problem}")
+        return 1
     try:
         stats = reach_store(inbox)
     except (CommandError, ConfigurationError) as exc:
         err(f"error: {exc}")
-        problems += 1
-    else:
-        total = sum(sum(by_status.values()) for by_status in stats.values())
-        kind = "durable" if inbox.store.durable else "in memory: nothing survives the process"
-        echo(f"ok: store {redact(s.store)} ({kind}): {total} event(s)")
-    if problems:
-        err(f"{problems} problem(s)")
         return 1
+    total = sum(sum(by_status.values()) for by_status in stats.values())
+    kind = "durable" if inbox.store.durable else "in memory: nothing survives the process"
+    echo(f"ok: store {redact(s.store)} ({kind}): {plural(total, 'event')}")
     return 0
+
+
+def _registered_stores() -> list[str]:
+    from hookinbox.stores import _BACKENDS
+
+    return list(_BACKENDS)

@@ -8,7 +8,6 @@ have run, prints the inbox and exits (or keeps serving with ``--serve``).
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 import tempfile
 import threading
@@ -18,18 +17,27 @@ from typing import Any
 
 import hookinbox
 from hookinbox.cli._context import CommandError, Context, add_import_dir, reach_store
-from hookinbox.cli._output import EVENT_HEADERS, echo, event_rows, table
+from hookinbox.cli._output import EVENT_HEADERS, echo, event_rows, plural, table
 from hookinbox.cli.send import build_delivery, event_key, post
 from hookinbox.cli.serve import _uvicorn, bind, build_app, setup_logging
 from hookinbox.events import Status
 from hookinbox.inbox import Inbox
-from hookinbox.settings import Settings
+from hookinbox.settings import Settings, load_settings
 
 __all__ = ["add_parser", "example_settings_path", "run"]
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("demo", help="receive one signed example event from each of the five providers")
+    p = sub.add_parser(
+        "demo",
+        help="receive one signed example event from each of the five providers",
+        description="Start a receiver on a fresh temporary SQLite inbox with the example settings, send one signed "
+        "example event from each provider, wait until the handlers ran and print the inbox.",
+        common_help={
+            "config": "settings file (default: the example settings shipped with hookinbox)",
+            "store": "store URL (default: a temporary SQLite file, deleted at exit)",
+        },
+    )
     p.add_argument("--port", type=int, default=0, help="port for the receiver (default: any free port)")
     p.add_argument("--serve", action="store_true", help="keep serving after the demo (Ctrl-C to stop)")
     p.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for the handlers (default 20)")
@@ -52,10 +60,10 @@ def example_settings_path() -> Path:
 def _settings(ctx: Context, tmp: str) -> Settings:
     given = getattr(ctx.args, "config", None)
     path = Path(given) if given else example_settings_path()
-    settings = Settings.from_file(path)
-    add_import_dir(path.resolve().parent)
     store = getattr(ctx.args, "store", None) or "sqlite:///" + str(Path(tmp) / "demo.db")
-    return dataclasses.replace(settings, store=store)
+    settings = load_settings(path, store=store)
+    add_import_dir(path.resolve().parent)
+    return settings
 
 
 def run(ctx: Context) -> int:
@@ -91,7 +99,7 @@ def _demo(ctx: Context, inbox: Inbox, uvicorn: Any) -> int:
         if missing:
             echo(f"\nnot handled within {args.timeout:g} s: {', '.join(f'{e}/{i}' for e, i in missing)}")
             return 1
-        echo(f"\n{len(keys)} events verified, recorded once and handled.")
+        echo(f"\n{plural(len(keys), 'event')} verified, recorded once and handled.")
         if args.serve:
             echo(f"still receiving on {base} (Ctrl-C stops); try:")
             echo(f"  hookinbox send shop --config {inbox.settings.source} --url {base}")

@@ -2,7 +2,8 @@
 
 Only the :class:`~hookinbox.stores.Store` protocol and
 :meth:`Inbox.replay` / :meth:`Inbox.replay_dead` are used, so these commands
-work on every store. Bodies are never printed unless ``show --body`` asks:
+work on every store, and with a store URL alone (``--store URL``): they need
+neither the endpoints nor their secrets. Bodies are never printed unless ``show --body`` asks:
 they may be medical or payment data.
 """
 
@@ -12,7 +13,7 @@ import time
 from typing import Any
 
 from hookinbox.cli._context import CommandError, Context
-from hookinbox.cli._output import EVENT_HEADERS, echo, err, event_rows, print_json, table, when
+from hookinbox.cli._output import EVENT_HEADERS, echo, err, event_rows, plural, print_json, record_json, table, when
 from hookinbox.events import EventRecord, Status
 from hookinbox.units import parse_duration
 
@@ -59,6 +60,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_stats)
 
+    p = actions.add_parser("processes", help="processes that claim events: heartbeats, and which look dead")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_processes)
+
 
 def cmd_list(ctx: Context) -> int:
     a = ctx.args
@@ -66,9 +71,9 @@ def cmd_list(ctx: Context) -> int:
         raise CommandError("--limit must be at least 1")
     endpoint = ctx.endpoint_name(a.endpoint)
     status = Status(a.status) if a.status else None
-    records = ctx.inbox().store.list(endpoint=endpoint, status=status, type=a.type, limit=a.limit)
+    records = ctx.store_inbox().store.list(endpoint=endpoint, status=status, type=a.type, limit=a.limit)
     if a.json:
-        print_json([r.to_dict() for r in records])
+        print_json([record_json(r) for r in records])
     elif records:
         echo(table(EVENT_HEADERS, event_rows(records)))
     else:
@@ -77,7 +82,7 @@ def cmd_list(ctx: Context) -> int:
 
 
 def _find(ctx: Context, event_id: str, endpoint: str | None) -> EventRecord:
-    store = ctx.inbox().store
+    store = ctx.store_inbox().store
     if endpoint is not None:
         found = store.get(endpoint, event_id)
         if found is None:
@@ -96,7 +101,7 @@ def cmd_show(ctx: Context) -> int:
     a = ctx.args
     record = _find(ctx, a.id, ctx.endpoint_name(a.endpoint))
     if a.json:
-        print_json(record.to_dict(with_body=a.body))
+        print_json(record_json(record, with_body=a.body))
         return 0
     rows = [
         ("endpoint", record.endpoint),
@@ -128,7 +133,7 @@ def cmd_replay(ctx: Context) -> int:
     if a.dead == (a.id is not None):
         raise CommandError("give an event ID or --dead (not both)")
     endpoint = ctx.endpoint_name(a.endpoint)
-    inbox = ctx.inbox()
+    inbox = ctx.store_inbox()
     if a.dead:
         n = inbox.replay_dead(endpoint)
     else:
@@ -136,9 +141,15 @@ def cmd_replay(ctx: Context) -> int:
         n = inbox.replay(a.id, endpoint)
     if a.json:
         print_json({"replayed": n})
-    else:
+    elif n:
         s = inbox.settings
-        echo(f"replayed {n} event(s); a running receiver picks them up within {s.recover_after + s.sweep_interval:g} s")
+        echo(
+            f"replayed {plural(n, 'event')}; a running receiver picks them up within "
+            f"{s.recover_after + s.sweep_interval:g} s"
+        )
+    elif a.dead:
+        where = f" in endpoint {endpoint!r}" if endpoint else ""
+        echo(f"no dead events{where}: nothing to replay")
     if not n and not a.dead:
         err("nothing replayed: the event is being processed right now, or is already pending")
         return 1
@@ -152,17 +163,18 @@ def cmd_purge(ctx: Context) -> int:
     except ValueError as exc:
         raise CommandError(f"--older-than: {exc}") from None
     statuses = tuple(Status(s) for s in (a.status or ["done", "dead"]))
-    n = ctx.inbox().store.purge(time.time() - age, statuses)
+    n = ctx.store_inbox().store.purge(time.time() - age, statuses)
     if a.json:
         print_json({"purged": n})
     else:
-        echo(f"purged {n} event(s) ({', '.join(s.value for s in statuses)}) received more than {a.older_than} ago")
+        kinds = ", ".join(s.value for s in statuses)
+        echo(f"purged {plural(n, 'event')} ({kinds}) received more than {a.older_than} ago")
     return 0
 
 
 def cmd_stats(ctx: Context) -> int:
     a = ctx.args
-    stats = ctx.inbox().store.stats()
+    stats = ctx.store_inbox().store.stats()
     if a.json:
         print_json(stats)
         return 0
@@ -174,4 +186,49 @@ def cmd_stats(ctx: Context) -> int:
         echo("no events")
         return 0
     echo(table(["ENDPOINT", *(s.upper() for s in _STATUSES), "TOTAL"], rows))
+    return 0
+
+
+def cmd_processes(ctx: Context) -> int:
+    """The store's process registry: who claims events, when each last heartbeat was, who looks dead."""
+    inbox = ctx.inbox()
+    store = inbox.store
+    if not store.durable:
+        echo("the memory store keeps no process registry: its events live and die with their one process")
+        return 0
+    now = time.time()
+    timeout = inbox.settings.process_timeout
+    procs = store.processes()
+    rows = [
+        {
+            **p.to_dict(),
+            "state": "alive" if now - p.last_heartbeat <= timeout else "presumed dead",
+            "silent_for": round(now - p.last_heartbeat, 1),
+        }
+        for p in procs
+    ]
+    if ctx.args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        echo("no processes registered")
+        return 0
+    headers = ("id", "kind", "host", "pid", "started", "last heartbeat", "state")
+    echo(
+        table(
+            headers,
+            [
+                (
+                    r["id"],
+                    r["kind"],
+                    r["host"],
+                    str(r["pid"]),
+                    when(r["started_at"]),
+                    f"{r['silent_for']:g} s ago",
+                    r["state"],
+                )
+                for r in rows
+            ],
+        )
+    )
     return 0

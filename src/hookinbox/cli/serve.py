@@ -7,7 +7,7 @@ where the middleware drains the executor for up to ``drain_timeout`` and the
 store's connections are closed.
 
 With ``--workers N`` uvicorn starts N processes that each import
-:func:`create_app` (a factory reading ``$HOOKINBOX_CONFIG`` and
+:func:`create_app` (a factory reading ``$HOOKINBOX_SETTINGS`` and
 ``$HOOKINBOX_STORE``, which the parent sets from its own options).
 """
 
@@ -41,7 +41,13 @@ log = logging.getLogger("hookinbox.serve")
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("serve", help="run a standalone receiver (uvicorn) for the configured endpoints")
+    p = sub.add_parser(
+        "serve",
+        help="run a standalone receiver (uvicorn) for the configured endpoints",
+        description="Run a standalone receiver under uvicorn: every endpoint of the settings, plus GET /healthz "
+        "(200 when the store answers, else 503). Handlers run in this process; SIGTERM drains them for up to "
+        "drain_timeout. The store defaults to sqlite:///hookinbox.db in the working directory.",
+    )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1; >1 needs a durable store)")
@@ -115,11 +121,12 @@ def setup_logging(level: str = "info", json_lines: bool = False) -> None:
 
 
 def create_app() -> WebhookMiddleware:
-    """uvicorn factory (``hookinbox.cli.serve:create_app``): settings from ``$HOOKINBOX_CONFIG``."""
+    """uvicorn factory (``hookinbox.cli.serve:create_app``): settings from ``$HOOKINBOX_SETTINGS``."""
     settings = load_settings(None)
     json_lines = os.environ.get("HOOKINBOX_LOG_FORMAT") == "json" or settings.log_format == "json"
     setup_logging(os.environ.get("HOOKINBOX_LOG_LEVEL", "info"), json_lines)
     inbox = Inbox(settings)
+    inbox.settings.log_notes()
     inbox.load_handlers()
     return build_app(inbox)
 
@@ -138,6 +145,7 @@ def run(ctx: Context) -> int:
     inbox = ctx.inbox()
     json_lines = args.log_json or inbox.settings.log_format == "json"
     setup_logging(args.log_level, json_lines)
+    inbox.settings.log_notes()  # advice such as a secret written in the file, once, at start-up
     inbox.load_handlers()  # import errors now, not on the first delivery
     reach_store(inbox)  # an unreachable store fails here, with its error, before binding the port
     # no access line per delivery unless debugging: at INFO it halved intake (docs/benchmarks.md);

@@ -12,6 +12,10 @@
     @on("order.*", endpoint="shop")
     def on_order(event): ...
 
+``on`` registers into :data:`registrations` (a :class:`hookinbox.handlers.Registrations`), the
+handler registry that outlives the inbox: a rebuilt inbox (``HOOKINBOX`` changed) gets them again.
+Unset, ``HOOKINBOX`` falls back to the file named by ``$HOOKINBOX_SETTINGS``.
+
 The view serves the endpoint whose configured ``path`` equals the request's
 path (``request.path_info``), so endpoint paths are the full paths, the
 ``include()`` prefix included. Handlers run in the inbox's thread pool, with
@@ -20,9 +24,9 @@ stale database connections closed around each event.
 
 from __future__ import annotations
 
-from hookinbox.django.conf import get_inbox, on, reset_inbox
+from hookinbox.django.conf import get_inbox, on, registrations, reset_inbox
 from hookinbox.stores import register_store
 
-__all__ = ["get_inbox", "on", "reset_inbox"]
+__all__ = ["get_inbox", "on", "registrations", "reset_inbox"]
 
 register_store("django", "hookinbox.django.store:DjangoStore")

@@ -1,4 +1,5 @@
-"""The inbox in the Django admin: filters, search by event id, and a "replay" action.
+"""The inbox in the Django admin: filters, search by event id, and a "replay" action; the processes
+that claim events (heartbeats), read-only.
 
 Bodies are never shown (they may be medical or payment data); events are
 read-only here and change only through :meth:`Inbox.replay`.
@@ -13,9 +14,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from hookinbox.django.conf import get_inbox
-from hookinbox.django.models import InboxEvent
+from hookinbox.django.models import InboxEvent, Process
 
-__all__ = ["InboxEventAdmin"]
+__all__ = ["InboxEventAdmin", "ProcessAdmin"]
 
 
 def _when(ts: float | None) -> str:
@@ -62,3 +63,31 @@ class InboxEventAdmin(admin.ModelAdmin):
             self.message_user(
                 request, f"{skipped} event(s) were pending or in flight and left alone.", messages.WARNING
             )
+
+
+@admin.register(Process)
+class ProcessAdmin(admin.ModelAdmin):
+    """Registered processes and their last heartbeat; rows come and go with the processes themselves."""
+
+    list_display = ("id", "kind", "host", "pid", "started", "heartbeat")
+    list_filter = ("kind", "host")
+    search_fields = ("=id", "host")
+    readonly_fields = ("id", "kind", "host", "pid", "started", "heartbeat")
+    fields = readonly_fields
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, obj: Process) -> str:
+        return _when(obj.started_at)
+
+    @admin.display(description="last heartbeat", ordering="last_heartbeat")
+    def heartbeat(self, obj: Process) -> str:
+        return _when(obj.last_heartbeat)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Process | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Process | None = None) -> bool:
+        return False

@@ -8,7 +8,7 @@ from django.apps import AppConfig, apps
 from django.core import checks
 from django.utils.module_loading import autodiscover_modules
 
-from hookinbox.errors import ConfigurationError
+from hookinbox.errors import ConfigurationError, SettingsErrors
 
 __all__ = ["HookinboxConfig", "check_settings"]
 
@@ -36,12 +36,21 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
 
     try:
         inbox = build_inbox()
+    except SettingsErrors as many:  # every mistake at once, one check message each
+        return [
+            checks.Error(str(exc), hint="See docs/settings.md.", obj="settings.HOOKINBOX", id="hookinbox.E001")
+            for exc in many.errors
+        ]
     except ConfigurationError as exc:
         return [checks.Error(str(exc), hint="See docs/settings.md.", obj="settings.HOOKINBOX", id="hookinbox.E001")]
+    notes: list[checks.CheckMessage] = [
+        checks.Warning(note, obj="settings.HOOKINBOX", id="hookinbox.W001") for note in inbox.settings.notes
+    ]
     try:
         inbox.load_handlers()
     except ConfigurationError as exc:
-        return [checks.Error(str(exc), obj="settings.HOOKINBOX", id="hookinbox.E002")]
+        located = inbox.settings.locate(exc)
+        return [*notes, checks.Error(str(located), obj="settings.HOOKINBOX", id="hookinbox.E002")]
     if inbox.settings.store.startswith("django:") and not apps.is_installed("hookinbox.django"):
         return [checks.Error("store django:// needs 'hookinbox.django' in INSTALLED_APPS", id="hookinbox.E003")]
-    return []
+    return notes

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import tomllib
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 try:
@@ -17,11 +14,12 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("hookinbox.django needs Django: pip install 'hookinbox[django]'") from exc
 
 from hookinbox.errors import ConfigurationError
-from hookinbox.handlers import Handler
+from hookinbox.handlers import Registrations
 from hookinbox.inbox import Inbox
-from hookinbox.settings import Settings
+from hookinbox.settings import Settings, settings_path_from_env
+from hookinbox.settings import load_settings as load_any
 
-__all__ = ["DjangoInbox", "build_inbox", "get_inbox", "on", "reset_inbox"]
+__all__ = ["DjangoInbox", "build_inbox", "get_inbox", "on", "registrations", "reset_inbox"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -29,7 +27,8 @@ T = TypeVar("T")
 #: the store when ``HOOKINBOX`` names none: the Django database, through the app's model
 DEFAULT_STORE = "django://"
 
-_registrations: list[tuple[Handler, str, str | None, str | None]] = []
+#: the project's handler registry: outlives the inbox (rebuilt when ``settings.HOOKINBOX`` changes)
+registrations = Registrations()
 _inbox: Inbox | None = None
 _lock = threading.Lock()
 
@@ -56,45 +55,24 @@ class DjangoInbox(Inbox):
         self.liveness.kind = "django"
 
 
-def _with_default_store(data: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(data)
-    nested = out.get("hookinbox")
-    if "store" in out or (isinstance(nested, Mapping) and "store" in nested):
-        return out
-    if isinstance(nested, Mapping):
-        out["hookinbox"] = {**nested, "store": DEFAULT_STORE}
-    else:
-        out["store"] = DEFAULT_STORE
-    return out
-
-
 def load_settings(config: object = None) -> Settings:
-    """Validate ``settings.HOOKINBOX`` (a dict, or a path to a TOML file); the store defaults to ``django://``."""
+    """Validate ``settings.HOOKINBOX`` (a dict, or a path to a TOML file); the store defaults to ``django://``.
+
+    Unset, ``$HOOKINBOX_SETTINGS`` names the file. One loader with Flask, the CLI and the workers:
+    :func:`hookinbox.settings.load_settings`.
+    """
     if config is None:
         config = getattr(django_settings, "HOOKINBOX", None)
     if config is None:
+        config = settings_path_from_env()
+    if config is None:
         raise ConfigurationError("not set; a settings dict or the path of a TOML file", key="HOOKINBOX")
-    if isinstance(config, Mapping):
-        return Settings.from_dict(_with_default_store(config), source="settings.HOOKINBOX")
-    if isinstance(config, (str, os.PathLike)):
-        path = Path(config)
-        try:
-            with path.open("rb") as f:
-                data = tomllib.load(f)
-        except FileNotFoundError:
-            raise ConfigurationError(f"settings file not found: {path}", key="HOOKINBOX") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigurationError(f"not valid TOML: {exc}", source=str(path)) from None
-        return Settings.from_dict(_with_default_store(data), source=str(path), base_dir=path.parent)
-    raise ConfigurationError(f"expected a dict or a path, got {type(config).__name__}", key="HOOKINBOX")
+    return load_any(config, default_store=DEFAULT_STORE, source="settings.HOOKINBOX", name="HOOKINBOX")  # type: ignore[arg-type]
 
 
 def build_inbox(config: object = None) -> DjangoInbox:
     """A new inbox from the settings, with the handlers registered by :func:`on` (not cached)."""
-    inbox = DjangoInbox(load_settings(config))
-    for fn, pattern, endpoint, name in list(_registrations):
-        inbox.add_handler(fn, pattern, endpoint=endpoint, name=name)
-    return inbox
+    return registrations.bind(DjangoInbox(load_settings(config)))  # type: ignore[return-value]
 
 
 def get_inbox() -> Inbox:
@@ -115,6 +93,7 @@ def reset_inbox() -> None:
     with _lock:
         old, _inbox = _inbox, None
     if old is not None:
+        registrations.unbind(old)
         old.close()
 
 
@@ -126,15 +105,7 @@ def on(pattern: str = "*", *, endpoint: str | None = None, name: str | None = No
     ``admin.py``.
     """
 
-    def deco(fn: F) -> F:
-        with _lock:
-            _registrations.append((fn, pattern, endpoint, name))
-            inbox = _inbox
-        if inbox is not None:
-            inbox.add_handler(fn, pattern, endpoint=endpoint, name=name)
-        return fn
-
-    return deco
+    return registrations.on(pattern, endpoint=endpoint, name=name)
 
 
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:

@@ -6,7 +6,7 @@ from django.db import models
 
 from hookinbox.events import Status
 
-__all__ = ["InboxEvent"]
+__all__ = ["InboxEvent", "Process"]
 
 
 class InboxEvent(models.Model):
@@ -26,6 +26,10 @@ class InboxEvent(models.Model):
     handlers_done = models.JSONField(default=list, blank=True)
     headers = models.JSONField(default=dict, blank=True)
     body = models.BinaryField(null=True, blank=True)
+    #: the process holding the claim while processing (see :class:`Process`)
+    owner = models.CharField(max_length=64, null=True, blank=True)
+    #: past attempts, oldest first, at most 25 (``Attempt.to_dict()`` each)
+    history = models.JSONField(default=list, blank=True)
 
     class Meta:
         db_table = "hookinbox_event"
@@ -39,3 +43,23 @@ class InboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint}/{self.event_id}"
+
+
+class Process(models.Model):
+    """A process that claims events (heartbeats): a web process, a worker. Times are Unix seconds."""
+
+    id = models.CharField(max_length=64, primary_key=True)
+    host = models.CharField(max_length=255)
+    pid = models.IntegerField()
+    kind = models.CharField(max_length=32)
+    started_at = models.FloatField()
+    last_heartbeat = models.FloatField()
+
+    class Meta:
+        db_table = "hookinbox_process"
+        verbose_name = "inbox process"
+        verbose_name_plural = "inbox processes"
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.host} pid {self.pid}"

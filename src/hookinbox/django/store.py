@@ -6,29 +6,46 @@ INSERT that the unique constraint on ``(endpoint, event_id)`` makes atomic
 (the ``IntegrityError`` of a duplicate is caught inside a savepoint, so an
 enclosing transaction survives); :meth:`claim` is a conditional UPDATE checked
 by its row count, so one claimer wins on any database Django supports.
+
+Settling appends an attempt to the row's ``history``: the row is read, then updated on the
+condition that its status, attempts and claim time are still the ones read (compare-and-set,
+re-read on a lost race), which needs no read-then-write transaction (that SQLite in WAL mode
+refuses with "database is locked" under contention). Processes (heartbeats) are rows of
+``hookinbox_process``; :meth:`release_dead` deletes a dead process's row first and releases its
+claims only if that delete removed it, in one transaction: one sweeper prunes it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Least
 
-from hookinbox.django.models import InboxEvent
-from hookinbox.events import FINISHED, EventRecord, Status
+from hookinbox.django.models import InboxEvent, Process
+from hookinbox.events import FINISHED, Attempt, EventRecord, ProcessInfo, Status
 from hookinbox.stores import StoreStats
+from hookinbox.stores._base import (
+    StoreBase,
+    append_attempt,
+    dead_message,
+    history_from_json,
+    outcome_of,
+)
 
 __all__ = ["DjangoStore"]
 
-_LIST_FIELDS = [f.name for f in InboxEvent._meta.get_fields() if f.name not in ("body", "id")]
+T = TypeVar("T")
+
+_LIST_FIELDS = [f.name for f in InboxEvent._meta.get_fields() if f.name not in ("body", "id", "history")]
+_PROCESSING = Status.PROCESSING.value
 
 
-class DjangoStore:
+class DjangoStore(StoreBase):
     durable = True
     blocking = True
 
@@ -81,6 +98,9 @@ class DjangoStore:
     async def arecord(self, record: EventRecord) -> bool:
         return await sync_to_async(self.record)(record)
 
+    async def _off_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        return await sync_to_async(fn)(*args)  # Django's connections are per thread: its own executor
+
     def discard(self, endpoint: str, event_id: str) -> None:
         self._key(endpoint, event_id).delete()
 
@@ -94,11 +114,19 @@ class DjangoStore:
             | Q(status=Status.PROCESSING.value, lease_until__lte=now)
         )
 
-    def claim(self, endpoint: str, event_id: str, now: float, lease: float) -> EventRecord | None:
+    def claim(
+        self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None = None
+    ) -> EventRecord | None:
         won = (
             self._key(endpoint, event_id)
             .filter(self._claimable(now))
-            .update(status=Status.PROCESSING.value, lease_until=now + lease, attempts=F("attempts") + 1, updated_at=now)
+            .update(
+                status=Status.PROCESSING.value,
+                lease_until=now + lease,
+                attempts=F("attempts") + 1,
+                updated_at=now,
+                owner=owner,
+            )
         )
         return self.get(endpoint, event_id) if won else None
 
@@ -114,16 +142,69 @@ class DjangoStore:
         if row is not None and handler not in row.handlers_done:
             self._rows().filter(pk=row.pk).update(handlers_done=[*row.handlers_done, handler])
 
-    def complete(self, endpoint: str, event_id: str, now: float) -> None:
-        self._key(endpoint, event_id).filter(status=Status.PROCESSING.value).update(
-            status=Status.DONE.value, lease_until=None, next_attempt_at=None, last_error=None, updated_at=now
-        )
+    def _settle(
+        self, endpoint: str, event_id: str, status: Status, now: float, retry_at: float | None, error: str | None
+    ) -> bool:
+        values = {"status": status.value, "last_error": error, "lease_until": None, "next_attempt_at": retry_at}
+        return self._finish_attempt(self._key(endpoint, event_id), now, outcome_of(status), error, values)
 
-    def fail(self, endpoint: str, event_id: str, now: float, error: str, retry_at: float | None) -> None:
-        status = Status.DEAD if retry_at is None else Status.FAILED
-        self._key(endpoint, event_id).filter(status=Status.PROCESSING.value).update(
-            status=status.value, last_error=error, lease_until=None, next_attempt_at=retry_at, updated_at=now
-        )
+    def _finish_attempt(
+        self, rows: QuerySet[InboxEvent], now: float, outcome: str, error: str | None, values: dict[str, Any]
+    ) -> bool:
+        """Update the ``processing`` row of ``rows`` with ``values``, no owner, and the attempt appended to its
+        history, compare-and-set on what was read (re-read if a claim or settlement got in between)."""
+        for _ in range(5):
+            row = rows.filter(status=_PROCESSING).only("pk", "attempts", "updated_at", "owner", "history").first()
+            if row is None:
+                return False
+            attempt = Attempt(row.attempts, row.updated_at, now, outcome, error, row.owner)
+            history = [a.to_dict() for a in append_attempt(history_from_json(row.history), attempt)]
+            same = self._rows().filter(
+                pk=row.pk, status=_PROCESSING, attempts=row.attempts, updated_at=row.updated_at, owner=row.owner
+            )
+            if same.update(**values, owner=None, updated_at=now, history=history):
+                return True
+        return False
+
+    # -- process registry (heartbeats) --------------------------------------------------------
+
+    def _procs(self) -> QuerySet[Process]:
+        return Process.objects.using(self.alias)
+
+    def register_process(self, info: ProcessInfo) -> None:
+        fields = info.to_dict()
+        del fields["id"]
+        self._procs().update_or_create(id=info.id, defaults=fields)
+
+    def heartbeat(self, process_id: str, now: float) -> bool:
+        return bool(self._procs().filter(id=process_id).update(last_heartbeat=now) == 1)
+
+    def deregister_process(self, process_id: str) -> None:
+        self._procs().filter(id=process_id).delete()
+
+    def processes(self) -> list[ProcessInfo]:
+        return [_process(p) for p in self._procs().order_by("started_at", "id")]
+
+    def release_dead(self, now: float, timeout: float) -> list[tuple[ProcessInfo, list[tuple[str, str]]]]:
+        cutoff = now - timeout
+        out: list[tuple[ProcessInfo, list[tuple[str, str]]]] = []
+        for proc in self._procs().filter(last_heartbeat__lt=cutoff).order_by("started_at", "id"):
+            info = _process(proc)
+            with transaction.atomic(using=self.alias):
+                # the delete first: of concurrent sweepers, the one whose delete removed the row releases
+                if not self._procs().filter(id=info.id, last_heartbeat__lt=cutoff).delete()[0]:
+                    continue
+                message = dead_message(info, now)
+                values = {"status": Status.FAILED.value, "last_error": message, "lease_until": None,
+                          "next_attempt_at": now}  # fmt: skip
+                owned = self._rows().filter(status=_PROCESSING, owner=info.id).order_by("endpoint", "event_id")
+                released = []
+                for endpoint, event_id in list(owned.values_list("endpoint", "event_id")):
+                    key = self._key(endpoint, event_id).filter(owner=info.id)
+                    if self._finish_attempt(key, now, "released", message, values):
+                        released.append((endpoint, event_id))
+            out.append((info, released))
+        return out
 
     # -- inspection -------------------------------------------------------------------------
 
@@ -185,8 +266,14 @@ class DjangoStore:
         pass  # connections belong to Django
 
 
+def _process(p: Process) -> ProcessInfo:
+    return ProcessInfo(
+        id=p.id, host=p.host, pid=p.pid, kind=p.kind, started_at=p.started_at, last_heartbeat=p.last_heartbeat
+    )
+
+
 def to_record(row: InboxEvent, *, with_body: bool = True) -> EventRecord:
-    """The store-neutral record of a row."""
+    """The store-neutral record of a row (``with_body=False``: a listed row, without body or history)."""
     body = row.body if with_body else None
     return EventRecord(
         endpoint=row.endpoint,
@@ -203,4 +290,6 @@ def to_record(row: InboxEvent, *, with_body: bool = True) -> EventRecord:
         last_error=row.last_error,
         handlers_done=list(row.handlers_done or []),
         updated_at=row.updated_at,
+        history=history_from_json(row.history) if with_body else [],
+        owner=row.owner,
     )

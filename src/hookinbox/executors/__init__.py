@@ -40,6 +40,7 @@ class UnitOfWork(Protocol):
 
     def __call__(self, fn: Callable[[], T]) -> T: ...
 
+
 #: what the ``executor`` setting may name
 KINDS = ("auto", "thread", "threads", "asyncio", "celery", "rq")
 

@@ -79,7 +79,8 @@ class WorkerPool:
         self._stopping = threading.Event()
         self._abandon = threading.Event()  # the drain deadline passed: take nothing more
         self._busy = 0
-        self._per_event: float | None = None  # moving average of one event's processing time, seconds
+        self._per_event: float | None = None  # moving average of one event's handler time, seconds
+        rt.sink.timers.append(self._handler_time)
 
     def start(self) -> None:
         with self._lock:
@@ -134,9 +135,10 @@ class WorkerPool:
     def _take(self, first: Item) -> tuple[list[Item], bool]:
         """``first`` and what else this worker should take now; True when the stop sentinel was seen."""
         batch = [first]
-        if self._per_event is None:  # nothing measured yet: a handler might be slow, claim one at a time
+        per_event = self._per_event
+        if per_event is None:  # nothing measured yet: a handler might be slow, claim one at a time
             return batch, False
-        want = min(MAX_BATCH, self._queue.qsize() // self.workers + 1, max(1, int(BATCH_BUDGET / self._per_event)))
+        want = min(MAX_BATCH, self._queue.qsize() // self.workers + 1, max(1, int(BATCH_BUDGET / max(per_event, 1e-6))))
         while len(batch) < want:
             try:
                 item = self._queue.get_nowait()
@@ -170,17 +172,21 @@ class WorkerPool:
             return
         with self._lock:
             self._busy += len(batch)
-        started = time.perf_counter()
         try:
             self.unit_of_work(lambda: run_sync(process_batch(self.rt, batch, go_on=self._go_on)))
         except Exception as exc:  # a store failure while claiming or settling: leases expire, they run again
             for endpoint, event_id, _ in batch:
                 log_unsettled(endpoint, event_id, exc)
         finally:
-            per_event = (time.perf_counter() - started) / len(batch)
-            self._per_event = per_event if self._per_event is None else 0.8 * self._per_event + 0.2 * per_event
             with self._lock:
                 self._busy -= len(batch)
+
+    def _handler_time(self, what: str, endpoint: str, seconds: float) -> None:
+        """The runtime's timer hook: a moving average of handler time sizes the batches (not store time,
+        which grows with contention and would shrink batches exactly when they help most)."""
+        if what == "handler":
+            last = self._per_event
+            self._per_event = seconds if last is None else 0.9 * last + 0.1 * seconds
 
     def _go_on(self) -> bool:
         """Asked before each event of a batch: after the drain deadline the rest are given back."""

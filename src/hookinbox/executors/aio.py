@@ -113,8 +113,9 @@ class AsyncioExecutor(ExecutorBase):
             self._spawn(self._work())
         await asyncio.to_thread(self.liveness.start)  # registering is a store call
         self.pool.start()
-        self._sweeper = Sweeper(self.rt, self.liveness, self.submit, admission=self.pool.admission,
-                                unit_of_work=self.unit_of_work)
+        self._sweeper = Sweeper(
+            self.rt, self.liveness, self.submit, admission=self.pool.admission, unit_of_work=self.unit_of_work
+        )
         self._sweeper.start()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:

@@ -41,9 +41,7 @@ class ThreadExecutor(ExecutorBase):
         self.rt = rt
         self.liveness = liveness
         self.pool = WorkerPool(rt, liveness, workers=workers, queue_size=queue_size, unit_of_work=unit_of_work)
-        self.sweeper = Sweeper(
-            rt, liveness, self.pool.submit, admission=self.pool.admission, unit_of_work=unit_of_work
-        )
+        self.sweeper = Sweeper(rt, liveness, self.pool.submit, admission=self.pool.admission, unit_of_work=unit_of_work)
         self._started = False
         self._stopped = False
 

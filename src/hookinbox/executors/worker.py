@@ -18,7 +18,6 @@ event both in the broker and found by a sweeper runs once.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import threading
@@ -123,22 +122,20 @@ def _build(ref: str | None) -> Inbox:
         if not isinstance(obj, Inbox):
             raise ConfigurationError(f"{ref!r} is not an Inbox nor a function returning one", key="HOOKINBOX_INBOX")
         return obj
-    path = os.environ.get("HOOKINBOX_SETTINGS")
+    from hookinbox.settings import load_settings, settings_path_from_env
+
+    path = settings_path_from_env()  # HOOKINBOX_SETTINGS (HOOKINBOX_CONFIG: deprecated, warns)
     if path:
-        return Inbox.from_file(path)
+        return Inbox(load_settings(path))
     raise ConfigurationError(
         "a hookinbox worker needs HOOKINBOX_INBOX (module:inbox) or HOOKINBOX_SETTINGS (a TOML file)"
     )
 
 
 def _import(ref: str) -> Any:
-    module_name, _, attr = ref.partition(":")
-    if not module_name or not attr:
-        raise ConfigurationError(f'{ref!r} is not "module:attribute"', key="HOOKINBOX_INBOX")
-    obj: Any = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
+    from hookinbox.handlers import resolve
+
+    return resolve(ref, what="inbox", key="HOOKINBOX_INBOX")
 
 
 def process_event(endpoint: str, event_id: str) -> str:

@@ -159,7 +159,7 @@ class Store(Protocol):
         type: str | None = None,
         limit: int = 50,
     ) -> list[EventRecord]:
-        """Newest first, without bodies."""
+        """Newest first, without bodies (and with an empty ``history``: light rows)."""
 
     def replay(self, endpoint: str, event_id: str, now: float) -> bool:
         """Make a ``dead``/``failed``/``done`` event ``pending`` again with fresh attempts.

@@ -164,7 +164,8 @@ return out
 HEARTBEAT = """
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if not v then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. string.sub(v, string.find(v, '\\n', 1, true)))
+local nl = string.find(v, '\\n', 1, true)
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. string.sub(v, nl))
 return 1
 """
 

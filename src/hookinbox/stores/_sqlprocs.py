@@ -41,15 +41,18 @@ class SQLProcesses:
     # -- attempt history ------------------------------------------------------------------------
 
     def _processing_rows(self, conn: sa.Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Any]:
-        """The ``processing`` rows among ``keys`` (what a settlement needs), locked, in key order."""
+        """The ``processing`` rows among ``keys`` (what a settlement needs), locked, in key order.
+
+        Filtered on the primary key only (the status is checked here), so that MariaDB locks through
+        the primary key, in key order like every batch, not through the status index."""
         c = self.t.c
         stmt = (
-            sa.select(c.endpoint, c.id, c.attempts, c.updated_at, c.owner, c.history)
-            .where(sa.tuple_(c.endpoint, c.id).in_(sorted(set(keys))), c.status == _PROCESSING)
+            sa.select(c.endpoint, c.id, c.status, c.attempts, c.updated_at, c.owner, c.history)
+            .where(sa.tuple_(c.endpoint, c.id).in_(sorted(set(keys))))
             .order_by(c.endpoint, c.id)
             .with_for_update()
         )
-        return {(r.endpoint, r.id): r for r in conn.execute(stmt)}
+        return {(r.endpoint, r.id): r for r in conn.execute(stmt) if r.status == _PROCESSING}
 
     @staticmethod
     def _appended(row: Any, now: float, outcome: str, error: str | None, process: str | None) -> str:

@@ -82,7 +82,10 @@ class WebhookClient:
         if self.kind == "asgi":
             response: Response = self._run(self.asend(delivery))
             return response
-        from werkzeug.test import Client
+        try:
+            from werkzeug.test import Client
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise ImportError("posting to a WSGI app needs werkzeug: pip install 'hookinbox[testing]'") from None
 
         resp = Client(self.app).post(delivery.path, data=delivery.body, headers=list(delivery.headers.items()))
         try:
@@ -96,7 +99,7 @@ class WebhookClient:
             try:
                 import httpx
             except ImportError:  # pragma: no cover - httpx is a test dependency
-                raise ImportError("posting to an ASGI app needs httpx: pip install httpx") from None
+                raise ImportError("posting to an ASGI app needs httpx: pip install 'hookinbox[testing]'") from None
             self._http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://testserver")
         resp = await self._http.post(delivery.path, content=delivery.body, headers=delivery.headers)
         return Response(resp.status_code, resp.content, _lower(resp.headers))

@@ -24,6 +24,40 @@ def header_name(options: dict[str, Any], default: str | None, key: str) -> str:
     return header.strip().lower()
 
 
+#: what a secret often starts with; a "secret" that is only one of these (``whsec_${UNSET}``) signs nothing secret
+KNOWN_PREFIXES = (
+    "whsec_",
+    "whsec",
+    "sha1=",
+    "sha256=",
+    "sha512=",
+    "v0=",
+    "v0:",
+    "v1=",
+    "v1,",
+    "t=",
+    "bearer",
+    "basic",
+    "token",
+    "sk_live_",
+    "sk_test_",
+    "shpss_",
+    "xoxb-",
+    "xoxp-",
+)
+
+
+def secret_problem(secret: str, prefixes: list[str] | tuple[str, ...] = ()) -> str | None:
+    """Why ``secret`` cannot be a key (empty, blank, only a known prefix), or None when it can."""
+    stripped = secret.strip()
+    if not stripped:
+        return "blank (only whitespace)" if secret else "empty"
+    known = {p.strip().lower() for p in (*KNOWN_PREFIXES, *prefixes) if p.strip()}
+    if stripped.lower() in known:
+        return f"only the prefix {stripped!r}: the secret after it is missing"
+    return None
+
+
 def secret_list(options: dict[str, Any], key: str, *, name: str = "secrets") -> list[bytes]:
     """The non-empty secrets, as bytes; an empty list is a configuration error.
 
@@ -38,7 +72,12 @@ def secret_list(options: dict[str, Any], key: str, *, name: str = "secrets") -> 
         raw = [raw]
     if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
         raise ConfigurationError("expected a string or a list of strings", key=f"{key}.{name}")
-    secrets = [s.encode("utf-8") for s in raw if s]
-    if not secrets:
+    kept = [s for s in raw if s]
+    if not kept:
         raise ConfigurationError("empty", key=f"{key}.{name}")
-    return secrets
+    prefix = options.get("prefix")
+    for s in kept:
+        problem = secret_problem(s, [prefix] if isinstance(prefix, str) else [])
+        if problem:
+            raise ConfigurationError(problem, key=f"{key}.{name}")
+    return [s.encode("utf-8") for s in kept]

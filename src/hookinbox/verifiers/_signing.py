@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -41,8 +42,18 @@ DEFAULT_TOLERANCE = 300.0
 _STAMP = re.compile(r"^\d{1,12}(?:\.\d{1,9})?$")
 
 
-def tolerance_option(options: Mapping[str, Any], key: str) -> float:
-    """The ``tolerance`` option in seconds (``"5m"``, ``"90s"``, ``300``); 5 minutes by default."""
+#: ``tolerance = false`` / ``"off"``: no replay window (where a scheme allows it, as Stripe's library does)
+OFF = ("off", "none", "false")
+
+
+def tolerance_option(options: Mapping[str, Any], key: str, *, can_be_off: bool = False) -> float:
+    """The ``tolerance`` option in seconds (``"5m"``, ``"90s"``, ``300``); 5 minutes by default.
+
+    With ``can_be_off``, ``false`` or ``"off"`` turns the check off (``math.inf``).
+    """
+    value = options.get("tolerance", DEFAULT_TOLERANCE)
+    if can_be_off and (value is False or (isinstance(value, str) and value.strip().lower() in OFF)):
+        return math.inf
     try:
         tolerance = parse_duration(options.get("tolerance", DEFAULT_TOLERANCE))
     except ValueError as exc:
@@ -72,7 +83,9 @@ def parse_timestamp(stamp: str | None, header: str) -> float:
 
 
 def check_timestamp(sent: float, now: float, tolerance: float, header: str) -> None:
-    """Refuse a signed time outside ``now ± tolerance`` (a replay, or a clock that is off)."""
+    """Refuse a signed time outside ``now ± tolerance`` (a replay, or a clock that is off); ``inf``: no check."""
+    if math.isinf(tolerance):
+        return
     if now - sent > tolerance:
         raise AuthenticationFailed(
             f"{header} is {int(now - sent)} s old, outside the {tolerance:g} s tolerance "

@@ -4,7 +4,9 @@ Options (``verify`` table)::
 
     scheme    = "stripe"
     secrets   = ["whsec_...", "whsec_..."]   # the endpoint's signing secrets, used as-is
-    tolerance = "5m"                         # replay window around t=
+    tolerance = "5m"                         # replay window around t=; false (or "off") turns it off,
+                                             # as stripe-python's tolerance=None does (replays are still
+                                             # caught by de-duplication on the event id)
 
 ``Stripe-Signature: t=<unix>,v1=<hex>,v1=<hex>,v0=<hex>``: the signed payload
 is ``{t}.{body}``, HMAC-SHA256 keyed with the whole secret string (the
@@ -71,4 +73,4 @@ class StripeVerifier:
 @register_scheme("stripe")
 def _stripe(options: dict[str, Any], key: str) -> Verifier:
     take(options, {"secrets", "tolerance"}, key)
-    return StripeVerifier(secrets=secret_list(options, key), tolerance=tolerance_option(options, key))
+    return StripeVerifier(secrets=secret_list(options, key), tolerance=tolerance_option(options, key, can_be_off=True))

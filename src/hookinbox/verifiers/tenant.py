@@ -41,6 +41,7 @@ from hookinbox.drive import Call, Flow, is_async_callable, run_sync
 from hookinbox.errors import AuthenticationFailed, ConfigurationError, SecretUnavailable
 from hookinbox.units import parse_duration
 from hookinbox.verifiers import Verifier, build_verifier
+from hookinbox.verifiers._options import secret_problem
 
 __all__ = ["PROBE_SECRET", "TENANT_HEADERS", "Resolver", "TenantVerifier"]
 
@@ -92,6 +93,8 @@ class TenantVerifier:
     ) -> None:
         self.scheme = scheme
         self._options = {k: v for k, v in options.items() if k != "secrets"}
+        prefix = self._options.get("prefix")
+        self._prefixes = [prefix] if isinstance(prefix, str) else []
         self._key = key
         self.ttl = ttl
         self.max_tenants = max_tenants
@@ -171,6 +174,10 @@ class TenantVerifier:
                 "secret resolver returned a %s for tenant %r; expected str, list or None", type(got).__name__, tenant
             )
             raise SecretUnavailable("the secret for this sender could not be looked up")
+        unusable = [problem for secret in secrets if (problem := secret_problem(secret, self._prefixes))]
+        if unusable:  # "whsec_" alone would let anyone sign: dropped, and said (never the value)
+            log.error("secret resolver returned an unusable secret for tenant %r (%s); ignored", tenant, unusable[0])
+            secrets = [secret for secret in secrets if not secret_problem(secret, self._prefixes)]
         if not secrets:
             log.info("no secret for tenant %r: unknown sender", tenant)
             raise AuthenticationFailed("no secret for this sender")

@@ -96,9 +96,10 @@ def _clean() -> Iterator[None]:
     from hookinbox_testapp import webhooks
 
     from hookinbox.django import reset_inbox
-    from hookinbox.django.models import InboxEvent
+    from hookinbox.django.models import InboxEvent, Process
 
     InboxEvent.objects.all().delete()
+    Process.objects.all().delete()
     webhooks.CALLS.clear()
     webhooks.FAIL.clear()
     yield

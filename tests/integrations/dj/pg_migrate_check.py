@@ -34,14 +34,25 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from store_checks import exercise_store  # noqa: E402
+from store_checks import exercise_processes, exercise_store  # noqa: E402
 
 from hookinbox.django.store import DjangoStore  # noqa: E402
 
+call_command("migrate", "hookinbox", "0001", verbosity=0)  # a database from before the process registry
+with connection.cursor() as cur:
+    cur.execute(
+        "INSERT INTO hookinbox_event (endpoint, event_id, type, status, attempts, received_at, updated_at,"
+        " handlers_done, headers) VALUES ('shop', 'old', 't', 'failed', 1, 1.0, 2.0, '[]', '{}')"
+    )
 call_command("migrate", "hookinbox", verbosity=0)
+old = DjangoStore("default").get("shop", "old")
+assert old is not None
+print("migrated row:", old.status.value, old.attempts, old.owner, old.history)
 with connection.cursor() as cur:
     cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'hookinbox_event' ORDER BY 1")
     print("indexes:", ",".join(r[0] for r in cur.fetchall()))
+DjangoStore("default").discard("shop", "old")
 exercise_store(DjangoStore)
+exercise_processes(DjangoStore)
 call_command("migrate", "hookinbox", "zero", verbosity=0)
 print("ok")

@@ -101,3 +101,23 @@ def exercise_store(store_cls: Any) -> None:
     assert sorted(in_threads(6, lambda: store.record(rec("c")))) == [False] * 5 + [True]
     won = in_threads(6, lambda: store.claim("shop", "c", 700.0, 30.0))
     assert len([w for w in won if w is not None]) == 1
+
+
+def exercise_processes(store_cls: Any) -> None:
+    """The owner/history, batch and process-registry checks every store passes (tests/stores/process_checks.py),
+    on DjangoStore; two sweeper threads with their own store instance and their own connection."""
+    import uuid
+
+    from django.db import connection
+    from tests.stores import process_checks as checks
+
+    ns = "dj" + uuid.uuid4().hex[:8] + "-"
+
+    def make() -> Any:
+        return store_cls("default")
+
+    for check in checks.ALL_CHECKS:
+        check(make, ns + check.__name__[6:12] + "-")
+    checks.check_concurrent_release(
+        make, ns + "conc-", lambda calls: checks.run_threads(calls, lambda: connection.close())
+    )

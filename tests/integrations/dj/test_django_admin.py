@@ -80,3 +80,21 @@ def test_admin_cannot_add_or_edit_events(admin_client: Client) -> None:
     r = admin_client.post(f"{CHANGELIST}{row.pk}/change/", {"status": "done", "endpoint": "x"})
     assert r.status_code == 403
     assert InboxEvent.objects.get(pk=row.pk).endpoint == "shop"
+
+
+def test_admin_lists_processes_read_only(admin_client: Client) -> None:
+    """Registered processes show in the admin with kind, host, pid and heartbeat; nobody adds, edits or deletes."""
+    from hookinbox.django.models import Process
+    from hookinbox.django.store import DjangoStore
+    from hookinbox.events import ProcessInfo
+
+    store = DjangoStore()
+    store.register_process(ProcessInfo("proc-admin-1", "box-a", 4321, "celery", 1_700_000_000.0, 1_700_000_005.0))
+    page = admin_client.get("/admin/hookinbox/process/").content.decode()
+    assert "proc-admin-1" in page and "box-a" in page and "4321" in page and "celery" in page
+    assert "2023-11-14 22:13:25 UTC" in page  # the last heartbeat, readable
+    assert admin_client.get("/admin/hookinbox/process/add/").status_code == 403
+    detail = admin_client.get("/admin/hookinbox/process/proc-admin-1/change/")
+    assert detail.status_code == 200 and 'name="host"' not in detail.content.decode()
+    assert admin_client.get("/admin/hookinbox/process/proc-admin-1/delete/").status_code == 403
+    assert Process.objects.filter(id="proc-admin-1").exists()

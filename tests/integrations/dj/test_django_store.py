@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from store_checks import exercise_store
+from store_checks import exercise_processes, exercise_store
 
 from hookinbox.django.store import DjangoStore
 from hookinbox.stores import Store, store_from_url
@@ -19,6 +19,12 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_store_protocol_on_sqlite() -> None:
     """DjangoStore keeps the Store contract: atomic record and claim, retries, replay, retention, stats."""
     exercise_store(DjangoStore)
+
+
+def test_processes_and_history_on_sqlite() -> None:
+    """DjangoStore keeps owner and history, claims and settles in batches, and keeps the process registry:
+    release_dead prunes a dead process once (two sweeper threads) and releases only its claims."""
+    exercise_processes(DjangoStore)
 
 
 def test_store_url_names_the_database_alias() -> None:
@@ -43,7 +49,7 @@ def test_migrations_apply_on_postgresql(pg_url: str, namespace: str) -> None:
     try:
         env = {
             **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests")]),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests"), str(ROOT)]),
             "HOOKINBOX_TEST_PG_DB": db,
             "HOOKINBOX_TEST_PG_USER": u.username or "postgres",
             "HOOKINBOX_TEST_PG_PASSWORD": u.password or "",
@@ -54,6 +60,7 @@ def test_migrations_apply_on_postgresql(pg_url: str, namespace: str) -> None:
         done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=90)
         assert done.returncode == 0, done.stderr[-3000:]
         assert "hookinbox_event_key" in done.stdout and "hookinbox_event_due" in done.stdout
+        assert "migrated row: failed 1 None []" in done.stdout
         assert done.stdout.strip().endswith("ok")
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
