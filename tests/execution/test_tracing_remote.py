@@ -1,4 +1,4 @@
-"""Traces across the executor hop: a delivery received here, handled by a real Celery worker process."""
+"""Traces across the executor hop: a delivery received here, handled by a real Celery or RQ worker process."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ WORKER_APP = textwrap.dedent(
 
     cfg = json.loads(os.environ["E2E"])
     inbox = Inbox.from_settings(settings(
-        cfg["store"], store_options=cfg["store_options"], executor="celery", executor_options=cfg["executor_options"],
+        cfg["store"], store_options=cfg["store_options"], executor=cfg["executor"], executor_options=cfg["executor_options"],
     ))
 
     @inbox.on("*")
@@ -57,31 +57,49 @@ WORKER_APP = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_the_handler_span_in_a_celery_worker_has_the_receive_span_as_parent(
+@pytest.mark.parametrize("kind", ["celery", "rq"])
+def test_the_handler_span_in_a_worker_process_has_the_receive_span_as_parent(
+    kind: str,
     request: pytest.FixtureRequest,
     shared_store: tuple[str, dict[str, Any]],
     namespace: str,
     processes: Processes,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    """ASGI receive here (in-memory exporter) → RabbitMQ → Celery worker process: its handler span's parent."""
+    """ASGI receive here (in-memory exporter) → RabbitMQ or Redis → a worker process: its handler span's parent."""
     from tests.asgi_client import AsgiClient
 
     from hookinbox.asgi import WebhookMiddleware
 
-    amqp = request.getfixturevalue("amqp_url")
     store_url, store_options = shared_store
-    executor_options = {"broker": amqp, "queue": namespace}
+    redis_url = request.getfixturevalue("redis_url")
+    amqp = ""
+    if kind == "celery":
+        amqp = request.getfixturevalue("amqp_url")
+        executor_options = {"broker": amqp, "queue": namespace}
+        worker_cmd = [
+            *(sys.executable, "-m", "celery", "-A", "hookinbox.executors.celery", "worker", "--pool=threads"),
+            *("--concurrency=1", "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"),
+        ]
+    else:
+        executor_options = {"redis": redis_url, "queue": namespace}
+        worker_cmd = [
+            sys.executable,
+            "-c",
+            "import redis; from hookinbox.executors.rq import Worker; "
+            f"Worker([{namespace!r}], connection=redis.Redis.from_url({redis_url!r})).work()",
+        ]
     exporter = capture()
     inbox = Inbox.from_settings(
-        settings(store_url, store_options=store_options, executor="celery", executor_options=executor_options)
+        settings(store_url, store_options=store_options, executor=kind, executor_options=executor_options)
     )
     client = AsgiClient(WebhookMiddleware(None, inbox))
     spans_file, seen_file = tmp_path / "spans.jsonl", tmp_path / "seen.jsonl"
     (tmp_path / "hookapp.py").write_text(WORKER_APP)
+    cfg = {"store": store_url, "store_options": store_options, "executor": kind, "executor_options": executor_options}
     env = {
         **os.environ,
-        "E2E": json.dumps({"store": store_url, "store_options": store_options, "executor_options": executor_options}),
+        "E2E": json.dumps(cfg),
         "HOOKINBOX_INBOX": "hookapp:inbox",
         "SPANS": str(spans_file),
         "SEEN": str(seen_file),
@@ -91,14 +109,7 @@ def test_the_handler_span_in_a_celery_worker_has_the_receive_span_as_parent(
         body, headers = delivery(f"{namespace}-traced")
         assert client.request("POST", PATH, body, headers).status_code == 200
         (receive,) = by_name(exporter.get_finished_spans(), "hookinbox.receive")
-        worker = processes.start(
-            [
-                sys.executable, "-m", "celery", "-A", "hookinbox.executors.celery", "worker", "--pool=threads",
-                "--concurrency=1", "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
-            ],
-            env,
-            tmp_path,
-        )
+        worker = processes.start(worker_cmd, env, tmp_path)
 
         def handler_spans() -> list[dict[str, Any]]:
             worker_alive(worker, processes)
@@ -120,7 +131,15 @@ def test_the_handler_span_in_a_celery_worker_has_the_receive_span_as_parent(
         client.close()
         inbox.close()
         processes.stop()
-        from kombu import Connection
+        if kind == "celery":
+            from kombu import Connection
 
-        with Connection(amqp) as conn:
-            conn.default_channel.queue_delete(namespace)
+            with Connection(amqp) as conn:
+                conn.default_channel.queue_delete(namespace)
+        else:
+            import redis
+            import rq
+
+            r = redis.Redis.from_url(redis_url)
+            rq.Queue(namespace, connection=r).delete(delete_jobs=True)
+            r.close()
