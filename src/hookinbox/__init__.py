@@ -7,6 +7,7 @@ and Django.
 
 from __future__ import annotations
 
+from hookinbox import _logsafe
 from hookinbox.errors import (
     AuthenticationFailed,
     ConfigurationError,
@@ -24,6 +25,8 @@ from hookinbox.settings import EndpointSettings, RetryPolicy, Settings
 from hookinbox.verifiers import verify
 
 __version__ = "0.1.0"
+
+_logsafe.install()  # ids and types escaped in every log line
 
 __all__ = [
     "PRESETS",

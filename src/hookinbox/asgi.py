@@ -1,32 +1,44 @@
-"""Pure ASGI middleware: receive webhooks in front of any ASGI app.
+"""Pure ASGI: one app per endpoint, and the middleware that routes webhooks in front of any ASGI app.
 
 ::
 
-    app = hookinbox.asgi.WebhookMiddleware(app, inbox)
+    app = hookinbox.asgi.WebhookMiddleware(app, inbox)       # every endpoint path, in front of app
+    hook = hookinbox.asgi.EndpointApp(inbox, inbox.endpoints["stripe"])   # one endpoint, mount it anywhere
 
-Requests to a configured endpoint path are answered here; everything else
-(other paths, websockets) passes through untouched, body included. The
-asyncio executor is started on lifespan startup (or on the first delivery
-when the server runs without lifespan) and drained on lifespan shutdown.
+:class:`EndpointApp` is the primitive: it answers one endpoint, whatever
+path it is mounted at (Starlette/FastAPI routes, the pytest plugin use it).
+:class:`WebhookMiddleware` is a router over them: requests to a configured
+endpoint path go to that endpoint's app; everything else (other paths,
+websockets) passes through untouched, body included. The asyncio executor is
+started on lifespan startup (or on the first delivery when the server runs
+without lifespan) and drained on lifespan shutdown.
 
-The body is read here, from the ASGI ``receive`` stream, counting bytes:
-a declared ``Content-Length`` over ``max_body`` is refused before reading,
-and a streamed body is cut off with 413 as soon as it passes the limit.
+The body is read from the ASGI ``receive`` stream, counting bytes: a declared
+``Content-Length`` over ``max_body`` is refused before reading, a streamed
+body is cut off with 413 as soon as it passes the limit, and the whole body,
+its first message included, must arrive within ``body_timeout`` (else 408 and
+the connection is freed).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from hookinbox.core import Reply, lower_headers_from_asgi, precheck, reply_for, too_large
-from hookinbox.errors import BodyTimeout, StoreUnavailable
+from hookinbox._shell import (
+    DISCONNECTED,
+    ReadDeadlines,
+    answer_error,
+    check_request,
+    lower_headers_from_asgi,
+    read_asgi_body,
+)
+from hookinbox.core import Reply
 from hookinbox.inbox import Inbox
 from hookinbox.settings import EndpointSettings
 
-__all__ = ["WebhookMiddleware", "not_found_app"]
+__all__ = ["EndpointApp", "WebhookMiddleware", "not_found_app"]
 
 log = logging.getLogger("hookinbox.asgi")
 
@@ -35,8 +47,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-_ERROR = reply_for(StoreUnavailable("internal error; please retry"))
 
 
 async def not_found_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -61,22 +71,60 @@ async def not_found_app(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.body", "body": body})
 
 
+class EndpointApp:
+    """The ASGI app answering deliveries to one endpoint of ``inbox`` (whatever path it is mounted at).
+
+    It never raises and never answers 500 (see :mod:`hookinbox._shell`). The
+    inbox's asyncio executor is started on this loop with the first delivery
+    if no lifespan started it.
+    """
+
+    def __init__(self, inbox: Inbox, endpoint: EndpointSettings) -> None:
+        self.inbox = inbox
+        self.endpoint = endpoint
+        self.timeout = inbox.settings.body_timeout
+        self._deadlines = ReadDeadlines(self.timeout)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # a route gets http only; lifespan and websockets are the host app's business
+        try:  # the shells' one guard (hookinbox._shell.aguard), inlined: this is the hot path
+            reply = await self.answer(scope, receive)
+        except Exception as exc:
+            reply = answer_error(self.endpoint.name, exc)
+        if reply is DISCONNECTED:
+            return  # the client went away: nothing was recorded, nobody to answer
+        await send({"type": "http.response.start", "status": reply.status, "headers": reply.raw_headers})
+        await send({"type": "http.response.body", "body": reply.body})
+
+    async def answer(self, scope: Scope, receive: Receive) -> Reply:
+        """The reply to one delivery; raises a Rejected subclass for a refusal before the core."""
+        endpoint = self.endpoint
+        headers = lower_headers_from_asgi(scope["headers"])
+        check_request(endpoint.max_body, scope["method"], headers.get("content-length"))
+        body = await read_asgi_body(endpoint.max_body, receive, self.timeout, self._deadlines)
+        return await self.inbox.areceive(endpoint, headers, body)
+
+
 class WebhookMiddleware:
-    """Answer deliveries to ``inbox``'s endpoint paths; pass everything else to ``app``."""
+    """Route deliveries to ``inbox``'s endpoint paths to their :class:`EndpointApp`; pass everything else to ``app``."""
 
     def __init__(self, app: ASGIApp | None, inbox: Inbox, *, lifespan: bool = True) -> None:
         self.app: ASGIApp = app if app is not None else not_found_app
         self.inbox = inbox
         self.lifespan = lifespan
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._timeout = inbox.settings.body_timeout
+        self.endpoint_apps = {name: EndpointApp(inbox, ep) for name, ep in inbox.endpoints.items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
             endpoint = self.inbox.endpoint_for_path(scope["path"])
             if endpoint is not None:
-                await self.handle(endpoint, scope, receive, send)
+                app = self.endpoint_apps.get(endpoint.name)
+                if app is not None and app.endpoint is endpoint:
+                    await app(scope, receive, send)
+                else:
+                    await self.handle(endpoint, scope, receive, send)
                 return
         elif kind == "lifespan" and self.lifespan:
             await self.app(scope, self._lifespan_receive(receive), send)
@@ -87,61 +135,16 @@ class WebhookMiddleware:
         async def wrapped() -> Message:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                await self._start()
+                await self.inbox.astartup()
             elif message["type"] == "lifespan.shutdown":
                 await self.inbox.ashutdown()
-                self._loop = None
             return message
 
         return wrapped
 
-    async def _start(self) -> None:
-        await self.inbox.astartup()
-        self._loop = asyncio.get_running_loop()
-
     async def handle(self, endpoint: EndpointSettings, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one delivery to ``endpoint``. Never raises and never answers 500."""
-        try:
-            headers = lower_headers_from_asgi(scope["headers"])
-            early = precheck(endpoint, scope["method"], headers.get("content-length"))
-            body = early if early is not None else await self._read_body(endpoint, receive)
-            if body is None:
-                return  # the client went away: nothing was recorded, nothing to answer
-            if isinstance(body, Reply):
-                reply = body
-            else:
-                reply = await self.inbox.areceive(endpoint, headers, body)
-        except Exception:
-            log.exception("unexpected error answering a delivery to %s; answered 503", endpoint.name)
-            reply = _ERROR
-        assert reply is not None
-        await send({"type": "http.response.start", "status": reply.status, "headers": reply.raw_headers})
-        await send({"type": "http.response.body", "body": reply.body})
-
-    async def _read_body(self, endpoint: EndpointSettings, receive: Receive) -> bytes | Reply | None:
-        limit = endpoint.max_body
-        message = await receive()  # the common case: the whole body in one message
-        if message["type"] != "http.request":
-            return None
-        body: bytes = message.get("body", b"")
-        if len(body) > limit:
-            return too_large(endpoint)
-        if not message.get("more_body", False):
-            return body
-        chunks = [body]
-        size = len(body)
-        try:
-            async with asyncio.timeout(self._timeout):
-                while True:
-                    message = await receive()
-                    if message["type"] != "http.request":
-                        return None
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > limit:
-                        return too_large(endpoint)  # stop reading at the limit
-                    chunks.append(chunk)
-                    if not message.get("more_body", False):
-                        return b"".join(chunks)
-        except TimeoutError:
-            return reply_for(BodyTimeout(f"body not received within {self._timeout:g} s"))
+        app = self.endpoint_apps.get(endpoint.name)
+        if app is None or app.endpoint is not endpoint:
+            app = EndpointApp(self.inbox, endpoint)
+        await app(scope, receive, send)

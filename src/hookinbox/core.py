@@ -41,9 +41,12 @@ from hookinbox.verifiers.tenant import TenantVerifier
 if TYPE_CHECKING:
     from hookinbox.runtime import Runtime
 
-__all__ = ["ACK", "DUPLICATE", "Reply", "precheck", "receive", "reply_for"]
+__all__ = ["ACK", "DUPLICATE", "LOG_BODY_LIMIT", "Reply", "precheck", "receive", "reply_for"]
 
 log = logging.getLogger("hookinbox")
+
+#: With ``log_bodies``, the most of a body that is logged (bytes); the rest is cut with a note.
+LOG_BODY_LIMIT = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +152,7 @@ def _receive(
             return Reply.json(200, answer)
         event_type = mapping.event_type(payload, headers)
         event_id = mapping.event_id(payload, headers, body, event_type)
+        timestamp = mapping.event_timestamp(payload)
         if _tracing.ACTIVE:
             _tracing.note_event(event_type, event_id)
     except Rejected as exc:
@@ -166,7 +170,7 @@ def _receive(
         body=body if endpoint.store_payload else None,
         headers=kept,
         received_at=now,
-        timestamp=mapping.event_timestamp(payload),
+        timestamp=timestamp,
     )
     store = rt.store
     try:
@@ -217,32 +221,23 @@ def _receive(
     if log.isEnabledFor(logging.DEBUG):  # per delivery: DEBUG only (counts are in the metrics)
         log.debug("accepted event %s (%s, %s)", event_id, endpoint.name, event_type)
     if rt.settings.log_bodies:  # opt-in only: these are medical and payment events
-        log.debug("body of event %s (%s): %s", event_id, endpoint.name, body.decode("utf-8", "replace"))
+        log.debug("body of event %s (%s): %s", event_id, endpoint.name, _body_for_log(body))
     rt.observe("accepted", endpoint.name, event_type)
     return ACK
 
 
-def lower_headers_from_asgi(raw: list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...]) -> dict[str, str]:
-    """ASGI header pairs to a dict with lower-case names (repeated headers joined by ', ')."""
-    out = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
-    if len(out) == len(raw):
-        return out  # no name repeated: the common case, in one pass
-    out = {}
-    for k, v in raw:
-        name = k.decode("latin-1").lower()
-        value = v.decode("latin-1")
-        out[name] = f"{out[name]}, {value}" if name in out else value
-    return out
+def _body_for_log(body: bytes) -> str:
+    """At most :data:`LOG_BODY_LIMIT` bytes of ``body`` as text (the log filter escapes control characters)."""
+    if len(body) <= LOG_BODY_LIMIT:
+        return body.decode("utf-8", "replace")
+    return body[:LOG_BODY_LIMIT].decode("utf-8", "replace") + f"... ({len(body)} bytes, cut at {LOG_BODY_LIMIT})"
 
 
-def lower_headers_from_environ(environ: Mapping[str, object]) -> dict[str, str]:
-    """WSGI environ to a dict of lower-case header names."""
-    out: dict[str, str] = {}
-    for k, v in environ.items():
-        if k.startswith("HTTP_"):
-            out[k[5:].replace("_", "-").lower()] = str(v)
-    if environ.get("CONTENT_TYPE"):
-        out["content-type"] = str(environ["CONTENT_TYPE"])
-    if environ.get("CONTENT_LENGTH"):
-        out["content-length"] = str(environ["CONTENT_LENGTH"])
-    return out
+def __getattr__(name: str) -> object:
+    """``lower_headers_from_asgi`` and ``lower_headers_from_environ`` moved to :mod:`hookinbox._shell`
+    (the shell toolkit); still importable from here."""
+    if name in ("lower_headers_from_asgi", "lower_headers_from_environ"):
+        from hookinbox import _shell
+
+        return getattr(_shell, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

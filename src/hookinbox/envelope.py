@@ -4,6 +4,15 @@ Providers disagree: ``{id, type, data}``, ``{event_id, event_type, data}``,
 ``{event_name, event_data}`` with no id at all. An :class:`EventMapping` names
 the places with dotted paths (``data.object.id``) or headers, and derives a
 stable id for providers that send none.
+
+Limits checked here, at receive time, so that nothing is acked that a store
+cannot keep or a worker cannot reload (each refusal is a 400 ``malformed``):
+an id or type is a non-empty string of at most :data:`MAX_KEY_LENGTH` (255)
+characters, without NUL or lone surrogates; a timestamp at most
+:data:`MAX_TIMESTAMP_LENGTH` (64); JSON nested at most :data:`MAX_JSON_DEPTH`
+(100) levels; a numeric id is a finite integer (``1.5``, ``NaN``, ``1e999``
+and ``Infinity`` are refused; an integral float such as ``1e3`` keeps its
+historical text ``"1000.0"``).
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +28,15 @@ from typing import Any
 
 from hookinbox.errors import ConfigurationError, MalformedPayload
 
-__all__ = ["EventMapping", "lookup", "parse_object"]
+__all__ = ["MAX_JSON_DEPTH", "MAX_KEY_LENGTH", "MAX_TIMESTAMP_LENGTH", "EventMapping", "lookup", "parse_object"]
+
+#: The longest id or type (characters): the SQL stores' column size.
+MAX_KEY_LENGTH = 255
+#: The longest timestamp string (characters): the SQL stores' column size.
+MAX_TIMESTAMP_LENGTH = 64
+#: The deepest JSON nesting accepted (objects and arrays): every parser, and the reload in a worker,
+#: handles it; deeper bodies are refused before the 200.
+MAX_JSON_DEPTH = 100
 
 _MISSING = object()
 _FIELD = re.compile(r"\{([^{}]+)\}")
@@ -74,7 +92,47 @@ def parse_object(body: bytes) -> dict[str, Any]:
         raise MalformedPayload("body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise MalformedPayload(f"body is JSON {type(payload).__name__}, expected an object")
+    # depth <= number of brackets: two C-speed counts clear almost every body without a walk
+    if body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH and _deeper_than(payload, MAX_JSON_DEPTH):
+        raise MalformedPayload(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return payload
+
+
+def _deeper_than(obj: Any, limit: int) -> bool:
+    """True if ``obj`` nests objects/arrays more than ``limit`` levels deep (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        cur, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = cur.values() if isinstance(cur, dict) else cur
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
+def _checked(value: str, what: str, limit: int = MAX_KEY_LENGTH) -> str:
+    """``value`` if a store can keep it as is; else MalformedPayload (a retry can never succeed)."""
+    if len(value) > limit:
+        raise MalformedPayload(f"{what} longer than {limit} characters")
+    if "\x00" in value:
+        raise MalformedPayload(f"{what} contains a NUL character")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedPayload(f"{what} contains a lone surrogate (invalid Unicode)") from None
+    return value
+
+
+def _id_text(value: Any, where: str) -> str:
+    """The text of a JSON id: strings as they are, integers exactly; other numbers are malformed."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            raise MalformedPayload(f"event id ({where}) is not a finite integer")
+        return str(value)  # an integral float (1e3): "1000.0", as hookinbox has always stored it
+    return str(value)
 
 
 def _first_header(headers: Mapping[str, str], names: str, default: Any) -> Any:
@@ -151,9 +209,13 @@ class EventMapping:
         if value is _MISSING or not isinstance(value, str) or not value:
             where = f"header {self.type_header}" if self.type_header else f"field {self.type!r}"
             raise MalformedPayload(f"missing event type ({where})")
-        return value
+        return _checked(value, "event type")
 
     def event_id(self, payload: Mapping[str, Any], headers: Mapping[str, str], body: bytes, event_type: str) -> str:
+        """The event's id (see the class docstring); MalformedPayload if missing or not storable."""
+        return _checked(self._event_id(payload, headers, body, event_type), "event id")
+
+    def _event_id(self, payload: Mapping[str, Any], headers: Mapping[str, str], body: bytes, event_type: str) -> str:
         if self.id_header:
             value = _first_header(headers, self.id_header, None)
             if not value:
@@ -163,7 +225,7 @@ class EventMapping:
             value = lookup(payload, self.id, _MISSING)
             if value is _MISSING or value is None or value == "" or isinstance(value, (dict, list, bool)):
                 raise MalformedPayload(f"missing event id (field {self.id!r})")
-            return str(value)
+            return _id_text(value, f"field {self.id!r}")
         for pattern, template in self._templates:
             if fnmatch.fnmatchcase(event_type, pattern):
                 rendered = self._render(template, payload)
@@ -197,7 +259,7 @@ class EventMapping:
         if not self.timestamp:
             return None
         value = lookup(payload, self.timestamp)
-        return None if value is None else str(value)
+        return None if value is None else _checked(str(value), "event timestamp", MAX_TIMESTAMP_LENGTH)
 
     def event_data(self, payload: dict[str, Any]) -> Any:
         return lookup(payload, self.data) if self.data else payload

@@ -8,10 +8,10 @@ Two ways to mount an :class:`~hookinbox.inbox.Inbox` on a Starlette app::
     # 2. routes, next to the app's own; the executor follows the app's lifespan
     app = Starlette(routes=[*webhook_routes(inbox), ...], lifespan=lifespan(inbox, my_lifespan))
 
-Each route's endpoint is a raw ASGI app delegating to
-:meth:`hookinbox.asgi.WebhookMiddleware.handle`, so the body is read from the
-ASGI stream with the same size and time limits as the middleware, and
-verification, status mapping and recording stay in :mod:`hookinbox.core`.
+Each route's endpoint is the raw ASGI app :class:`hookinbox.asgi.EndpointApp`
+(the one the middleware routes to), so the body is read from the ASGI stream
+with the same size and time limits as the middleware, and verification,
+status mapping and recording stay in :mod:`hookinbox.core`.
 """
 
 from __future__ import annotations
@@ -25,24 +25,12 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("hookinbox.starlette needs Starlette: pip install 'hookinbox[starlette]'") from exc
 
-from hookinbox.asgi import Receive, Scope, Send, WebhookMiddleware
+from hookinbox.asgi import EndpointApp
 from hookinbox.inbox import Inbox
-from hookinbox.settings import EndpointSettings
 
 __all__ = ["EndpointApp", "lifespan", "webhook_routes"]
 
 Lifespan = Callable[[Any], AbstractAsyncContextManager[Any]]
-
-
-class EndpointApp:
-    """The ASGI app answering one endpoint (whatever path it is mounted at)."""
-
-    def __init__(self, handler: WebhookMiddleware, endpoint: EndpointSettings) -> None:
-        self.handler = handler
-        self.endpoint = endpoint
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.handler.handle(self.endpoint, scope, receive, send)
 
 
 def webhook_routes(inbox: Inbox) -> list[Route]:
@@ -51,9 +39,8 @@ def webhook_routes(inbox: Inbox) -> list[Route]:
     Routes accept every method, so that a GET is answered 405 by the core,
     with the same JSON body as every other refusal.
     """
-    handler = WebhookMiddleware(None, inbox, lifespan=False)
     return [
-        Route(ep.path, EndpointApp(handler, ep), name=f"hookinbox:{ep.name}", include_in_schema=False)
+        Route(ep.path, EndpointApp(inbox, ep), name=f"hookinbox:{ep.name}", include_in_schema=False)
         for ep in inbox.endpoints.values()
     ]
 

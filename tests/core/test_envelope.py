@@ -117,3 +117,90 @@ def test_accepted_bodies_do_not_depend_on_the_speed_extra(body: bytes, expected:
     """Bodies the fast parser refuses (huge ints, NaN, UTF-16) are still parsed as the standard library does."""
     got = parse_object(body)["id"]
     assert (str(got) == "nan") if expected == "nan" else got == expected
+
+
+# -- limits checked at receive time (issue 16, rows 4, 5, 12) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"id": "a\x00b", "type": "t"}, "event id contains a NUL"),
+        ({"id": "x" * 256, "type": "t"}, "event id longer than 255"),
+        ({"id": "a\ud800", "type": "t"}, "event id contains a lone surrogate"),
+        ({"id": "ok", "type": "t\x00"}, "event type contains a NUL"),
+        ({"id": "ok", "type": "t" * 256}, "event type longer than 255"),
+        ({"id": "ok", "type": "\udfff"}, "event type contains a lone surrogate"),
+    ],
+)
+def test_ids_and_types_a_store_cannot_keep_are_malformed(payload: dict[str, str], message: str) -> None:
+    """NUL, a lone surrogate or more than 255 characters in an id or type: 400 malformed, with the reason."""
+    m = EventMapping()
+    with pytest.raises(MalformedPayload, match=message):
+        m.event_id(payload, {}, b"{}", m.event_type(payload, {}))
+
+
+def test_the_longest_storable_id_and_type_are_accepted() -> None:
+    """Exactly 255 characters (any Unicode, emoji included) is within the limit."""
+    m = EventMapping()
+    payload = {"id": "\U0001f600" * 255, "type": "é" * 255}
+    assert m.event_id(payload, {}, b"{}", m.event_type(payload, {})) == payload["id"]
+
+
+def test_a_header_id_is_checked_too() -> None:
+    """An id taken from a header obeys the same limits."""
+    m = EventMapping(id_header="x-id")
+    with pytest.raises(MalformedPayload, match="longer than 255"):
+        m.event_id({}, {"x-id": "h" * 300}, b"{}", "t")
+
+
+def test_a_timestamp_longer_than_64_characters_is_malformed() -> None:
+    """The timestamp column holds 64 characters: a longer one is refused, not cut or failed in the store."""
+    m = EventMapping(timestamp="created")
+    assert m.event_timestamp({"created": "2026-12-06T20:00:00Z"}) == "2026-12-06T20:00:00Z"
+    with pytest.raises(MalformedPayload, match="timestamp longer than 64"):
+        m.event_timestamp({"created": "9" * 65})
+
+
+@pytest.mark.parametrize("text", [b"1e999", b"-1e999", b"Infinity", b"-Infinity", b"NaN", b"1.5"])
+def test_non_finite_or_fractional_numeric_ids_are_malformed(text: bytes) -> None:
+    """An id that is NaN, infinite or has a fraction is refused (1e999 and Infinity are no longer one 'inf')."""
+    payload = parse_object(b'{"id": ' + text + b', "type": "t"}')
+    with pytest.raises(MalformedPayload, match="not a finite integer"):
+        EventMapping().event_id(payload, {}, b"", "t")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [(b"42", "42"), (b"123456789012345678901234567890", "123456789012345678901234567890"), (b"1e3", "1000.0")],
+)
+def test_integral_numeric_ids_keep_their_text(text: bytes, expected: str) -> None:
+    """Integers keep their exact digits (big ones too); an integral float keeps the text it always had."""
+    payload = parse_object(b'{"id": ' + text + b', "type": "t"}')
+    assert EventMapping().event_id(payload, {}, b"", "t") == expected
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"a": ' * (depth - 1) + b'{"id": "x", "type": "t"}' + b"}" * (depth - 1)
+
+
+def test_json_nested_up_to_the_limit_is_accepted_and_reloads() -> None:
+    """MAX_JSON_DEPTH levels parse here and reload with the standard library (what a worker does)."""
+    from hookinbox.envelope import MAX_JSON_DEPTH
+
+    body = _nested(MAX_JSON_DEPTH)
+    assert parse_object(body) == json.loads(body)
+
+
+@pytest.mark.parametrize("depth", [101, 1000])
+def test_json_nested_deeper_than_the_limit_is_malformed(depth: int) -> None:
+    """One level over the limit is refused before the ack, whichever parser runs (orjson accepts 1,000)."""
+    with pytest.raises(MalformedPayload, match="nested deeper than 100"):
+        parse_object(_nested(depth))
+
+
+def test_deep_arrays_are_counted_too() -> None:
+    """Arrays count as levels like objects, also with a big integer (the standard-library path)."""
+    body = b'{"id": 123456789012345678901234567890, "type": "t", "x": ' + b"[" * 150 + b"]" * 150 + b"}"
+    with pytest.raises(MalformedPayload, match="nested deeper"):
+        parse_object(body)

@@ -137,3 +137,37 @@ def test_bodies_are_logged_only_when_log_bodies_is_set(
     _, body = p.bodies()[0]
     assert h.post(p.path, body, p.headers(body)).status_code == 200
     assert any("john@example.com" in r.getMessage() for r in caplog.records)
+
+
+def test_logged_bodies_are_cut_at_the_documented_size(
+    shell: str, harness_factory: Callable[..., Harness], caplog: pytest.LogCaptureFixture
+) -> None:
+    """With log_bodies, a body longer than LOG_BODY_LIMIT (2 KiB) is logged cut, with its full size."""
+    from hookinbox.core import LOG_BODY_LIMIT
+
+    caplog.set_level("DEBUG", logger="hookinbox")
+    h = harness_factory(shell, log_bodies=True)
+    p = PROVIDERS[0]
+    payload, _ = p.bodies()[0]
+    body = json.dumps({**payload, "padding": "x" * 10_000, "tail": "END-MARKER"}).encode()
+    assert h.post(p.path, body, p.headers(body)).status_code == 200
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("body of event")]
+    assert "END-MARKER" not in line and f"({len(body)} bytes, cut at {LOG_BODY_LIMIT})" in line
+    assert len(line) < LOG_BODY_LIMIT + 200
+
+
+def test_ids_and_types_are_escaped_in_every_log_line(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An id or type with a newline (or other control characters) cannot forge a log line: it is escaped."""
+    caplog.set_level("DEBUG", logger="hookinbox")
+    p = PROVIDERS[0]
+    payload, _ = p.bodies()[0]
+    body = json.dumps({**payload, "id": "evt_1\nFORGED accepted event x", "type": "order.created\r\x1b[2J"}).encode()
+    assert harness.post(p.path, body, p.headers(body)).status_code == 200
+    harness.recorder.wait_for(1)
+    harness.wait_settled(1)
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("evt_1\\nFORGED" in line for line in lines)
+    assert any("order.created\\r\\x1b[2J" in line for line in lines)
+    assert not any("\n" in line or "\r" in line or "\x1b" in line for line in lines)

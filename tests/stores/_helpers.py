@@ -128,6 +128,8 @@ class TcpProxy:
         self._stopped = False
         self._flowing = threading.Event()  # cleared by hold(): bytes wait in the proxy
         self._flowing.set()
+        self._dead: set[int] = set()  # ids of sockets black-holed by blackhole()
+        self._swallow_new = False  # blackhole(): new connections too, until forward_new()
         probe = socket.socket()
         probe.bind(("127.0.0.1", 0))
         self.port = probe.getsockname()[1]
@@ -160,6 +162,8 @@ class TcpProxy:
                     self._cut([client, upstream])
                     continue
                 self._conns += [client, upstream]
+                if self._swallow_new:
+                    self._dead.update((id(client), id(upstream)))
             for a, b in ((client, upstream), (upstream, client)):
                 self._threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
@@ -167,6 +171,8 @@ class TcpProxy:
         try:
             while data := src.recv(65536):
                 self._flowing.wait()
+                if id(src) in self._dead:
+                    continue  # black-holed: swallowed, never answered, never closed
                 dst.sendall(data)
         except OSError:
             pass
@@ -185,6 +191,18 @@ class TcpProxy:
     def hold(self) -> None:
         """Keep the connections open but forward nothing: to its clients, the server is slow."""
         self._flowing.clear()
+
+    def blackhole(self) -> None:
+        """The open connections die silently (no FIN, no RST: a NAT drop, a failover): what is sent on
+        them is swallowed and nothing comes back, forever. New connections too, until :meth:`forward_new`."""
+        with self._lock:
+            self._swallow_new = True
+            self._dead.update(id(c) for c in self._conns)
+
+    def forward_new(self) -> None:
+        """New connections are forwarded again (the route is back); the black-holed ones stay dead."""
+        with self._lock:
+            self._swallow_new = False
 
     def resume(self) -> None:
         """Forward again, what was held first."""

@@ -88,7 +88,8 @@ def test_threads_are_batched_and_max_batch_splits() -> None:
     assert sorted(i for batch in write.batches for i in batch) == list(range(36))
 
 
-def test_a_failing_batch_fails_only_its_own_callers_as_unavailable(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failing_item_fails_alone_and_the_rest_of_its_batch_is_written(caplog: pytest.LogCaptureFixture) -> None:
+    """A batch write that raises is tried item by item: only the poison item fails, as unavailable."""
     write = GatedWrite(fail_on=5)
     b: Batcher[int, str] = Batcher(write, max_batch=200)
 
@@ -96,32 +97,51 @@ def test_a_failing_batch_fails_only_its_own_callers_as_unavailable(caplog: pytes
         write.hold()
         first = asyncio.ensure_future(b.arun(0))
         await asyncio.to_thread(write.entered.wait, 5)
-        doomed = [asyncio.ensure_future(b.arun(i)) for i in range(1, 10)]  # 5 is among them
+        mixed = [asyncio.ensure_future(b.arun(i)) for i in range(1, 10)]  # 5 is among them
         await asyncio.sleep(0)
         write.gate.set()
-        out = await asyncio.gather(first, *doomed, return_exceptions=True)
+        out = await asyncio.gather(first, *mixed, return_exceptions=True)
         out.append(await b.arun(42))  # the next batch is written afresh
         return out
 
     try:
         out = asyncio.run(main())
+        assert b.health() is None  # the last write succeeded
     finally:
         b.close()
     assert out[0] == "r0" and out[-1] == "r42"
-    failed = out[1:-1]
-    assert len(failed) == 9 and all(isinstance(e, StoreUnavailable) for e in failed)
-    assert len({id(e) for e in failed}) == 9  # one exception per caller, not a shared instance
-    assert "ConnectionError" in str(failed[0]) and "secret" not in str(failed[0])
+    assert out[1:5] == ["r1", "r2", "r3", "r4"] and out[6:10] == ["r6", "r7", "r8", "r9"]
+    poison = out[5]
+    assert isinstance(poison, StoreUnavailable)
+    assert write.batches[1] == list(range(1, 10))  # one batch first, then each item alone
+    assert write.batches[2:11] == [[i] for i in range(1, 10)]
+    assert "ConnectionError" in str(poison) and "secret" not in str(poison)
     assert "secret" not in caplog.text and "ConnectionError" in caplog.text
     with pytest.raises(StoreUnavailable):  # a sync caller sees the same mapping
         b2: Batcher[int, str] = Batcher(GatedWrite(fail_on=1))
         try:
             b2.run(1)
         finally:
+            assert b2.health() is not None and "ConnectionError" in str(b2.health())
             b2.close()
 
 
-def test_a_write_returning_the_wrong_number_of_results_is_unavailable() -> None:
+def test_a_batch_failing_for_everyone_fails_every_caller_with_its_own_exception() -> None:
+    """When every item fails (the store is down), each caller gets its own StoreUnavailable."""
+    b: Batcher[int, str] = Batcher(lambda items: (_ for _ in ()).throw(ConnectionError("down")), max_batch=200)
+
+    async def main() -> list[object]:
+        return await asyncio.gather(*(b.arun(i) for i in range(5)), return_exceptions=True)
+
+    try:
+        out = asyncio.run(main())
+    finally:
+        b.close()
+    assert all(isinstance(e, StoreUnavailable) for e in out)
+    assert len({id(e) for e in out}) == 5
+
+
+def test_a_write_returning_the_wrong_number_of_results_is_retried_item_by_item() -> None:
     write = GatedWrite()
     b: Batcher[int, str] = Batcher(lambda items: write(items)[:1])  # one result, whatever the batch
     write.hold()
@@ -133,9 +153,9 @@ def test_a_write_returning_the_wrong_number_of_results_is_unavailable() -> None:
             wait_for(lambda: queued(b) == 2)
             write.gate.set()
             assert first.result(5) == "r0"
-            for f in two:  # a batch of two got one result: neither caller can trust it
-                with pytest.raises(StoreUnavailable):
-                    f.result(5)
+            # a batch of two got one result: neither caller can trust it; each is written alone
+            assert [f.result(5) for f in two] == ["r1", "r2"]
+        assert write.batches[1:] == [[1, 2], [1], [2]]
         assert b.run(3) == "r3"
     finally:
         b.close()

@@ -265,3 +265,38 @@ def test_options_and_a_slow_server_past_request_timeout(store_url: tuple[str, di
         proxy.resume()
         store.close()
         proxy.stop()
+
+
+@DURABLE
+def test_a_poison_record_fails_alone_and_the_valid_ones_of_its_batch_are_kept(store: Any) -> None:
+    """Values a store cannot hold (a lone surrogate; on SQL a NUL or an over-long id), batched with valid
+    records: only the poison fails (503), every valid record of the same batch is recorded."""
+    poison = [rec("bad\ud800")]
+    if not isinstance(store, RedisStore):
+        poison.append(rec("x" * 300))
+    if getattr(store, "dialect", None) == "postgresql":
+        poison.append(rec("nul\x00id"))
+    valid = [rec(f"ok{i}") for i in range(20)]
+    batch = [*valid[:10], *poison, *valid[10:]]
+    gate = Gate(store._recorder)
+
+    async def main() -> list[Any]:
+        gate.open.clear()
+        plugged = asyncio.ensure_future(store.arecord(rec("plug")))
+        await asyncio.to_thread(gate.entered.wait, 5)
+        tasks = [asyncio.ensure_future(store.arecord(r)) for r in batch]
+        await asyncio.sleep(0)
+        assert len(store._recorder._items) == len(batch)  # all queued behind the plug: one batch
+        gate.open.set()
+        await plugged
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    out = asyncio.run(main())
+    results = dict(zip([r.id for r in batch], out, strict=True))
+    assert all(results[r.id] is True for r in valid), out
+    if isinstance(store, RedisStore) or store.dialect != "sqlite":
+        assert all(isinstance(results[r.id], StoreUnavailable) for r in poison), out
+    else:  # SQLite keeps any length and NUL; only the lone surrogate cannot be encoded
+        assert isinstance(results["bad\ud800"], StoreUnavailable), out
+    assert gate.sizes[1] == len(batch)  # first as one batch, then item by item
+    assert all(store.get("shop", r.id) is not None for r in valid)

@@ -62,10 +62,11 @@ async def healthz(inbox: Inbox) -> tuple[int, dict[str, Any]]:
     info: dict[str, Any] = {"version": __version__, "store": store_kind, "endpoints": sorted(inbox.endpoints)}
     try:
         store = inbox.store
-        if store.blocking:
-            await asyncio.to_thread(store.list, limit=1)
-        else:
-            store.list(limit=1)
+        probe: Any = getattr(store, "health", None) or (lambda: store.list(limit=1))  # StoreHealth, or raises
+        health = await asyncio.to_thread(probe) if store.blocking else probe()
+        if getattr(health, "ok", True) is False:  # writes failing, or the probe failed (stores/__init__.py)
+            log.warning("health check: store unhealthy (%s)", health.reason)
+            return 503, {"status": "unavailable", "error": health.reason, **info}
     except Exception as exc:  # never the message: it may carry a URL with a password
         log.warning("health check: store unavailable (%s)", type(exc).__name__)
         return 503, {"status": "unavailable", "error": type(exc).__name__, **info}

@@ -12,18 +12,19 @@ import logging
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, RawPostDataException
+from django.http import HttpRequest, HttpResponse, RawPostDataException, UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 
-from hookinbox.core import Reply, lower_headers_from_environ, precheck, reply_for, too_large
+from hookinbox._shell import ERROR, ClientDisconnected, check_request, guard, lower_headers_from_environ, too_large
+from hookinbox.core import Reply
 from hookinbox.django.conf import get_inbox
-from hookinbox.errors import StoreUnavailable
+from hookinbox.inbox import Inbox
+from hookinbox.settings import EndpointSettings
 
 __all__ = ["webhook"]
 
 log = logging.getLogger("hookinbox.django")
 
-_ERROR = reply_for(StoreUnavailable("internal error; please retry"))
 _NOT_FOUND = Reply.json(404, {"error": "not_found", "detail": "no webhook endpoint at this path"})
 
 
@@ -35,24 +36,23 @@ def webhook(request: HttpRequest, **kwargs: object) -> HttpResponse:
     endpoint = inbox.endpoint_for_path(request.path_info)
     if endpoint is None:
         return _response(_NOT_FOUND)
+    return _response(guard(endpoint.name, lambda: _answer(request, inbox, endpoint)))
+
+
+def _answer(request: HttpRequest, inbox: Inbox, endpoint: EndpointSettings) -> Reply:
+    check_request(endpoint.max_body, request.method or "GET", request.META.get("CONTENT_LENGTH") or None)
     try:
-        reply = precheck(endpoint, request.method or "GET", request.META.get("CONTENT_LENGTH") or None)
-        if reply is None:
-            try:
-                body = request.body
-            except RequestDataTooBig:  # over DATA_UPLOAD_MAX_MEMORY_SIZE
-                return _response(too_large(endpoint))
-            if len(body) > endpoint.max_body:  # no Content-Length (ASGI already read it all)
-                return _response(too_large(endpoint))
-            headers = lower_headers_from_environ(request.META)
-            reply = inbox.receive(endpoint, headers, body)
+        body = request.body
+    except RequestDataTooBig:  # over DATA_UPLOAD_MAX_MEMORY_SIZE
+        raise too_large(endpoint.max_body) from None
     except RawPostDataException:
         log.error("a middleware read the request stream before hookinbox could (%s); answered 503", endpoint.name)
-        reply = _ERROR
-    except Exception:
-        log.exception("unexpected error answering a delivery to %s; answered 503", endpoint.name)
-        reply = _ERROR
-    return _response(reply)
+        return ERROR
+    except UnreadablePostError:
+        raise ClientDisconnected("the client went away mid-body") from None
+    if len(body) > endpoint.max_body:  # no Content-Length (ASGI already read it all)
+        raise too_large(endpoint.max_body)
+    return inbox.receive(endpoint, lower_headers_from_environ(request.META), body)
 
 
 def _response(reply: Reply) -> HttpResponse:

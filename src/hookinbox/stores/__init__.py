@@ -14,16 +14,47 @@ so the core needs none of them.
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from hookinbox.errors import ConfigurationError
 from hookinbox.events import EventRecord, ProcessInfo, Status
 from hookinbox.stores._base import Settle, StoreBase
 
-__all__ = ["Settle", "Store", "StoreBase", "StoreStats", "register_store", "store_from_url"]
+__all__ = ["Settle", "Store", "StoreBase", "StoreHealth", "StoreStats", "register_store", "store_from_url"]
 
 StoreStats = dict[str, dict[str, int]]
+
+#: A write failure this recent (seconds), with no write succeeding since, makes a store unhealthy.
+RECENT_FAILURE = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoreHealth:
+    """What a store's optional ``health()`` answers: ``ok``, and when not, a ``reason`` safe to show
+    (never a driver message: those may quote parameters or a URL with its password)."""
+
+    ok: bool
+    reason: str | None = None
+
+
+def writers_health(*batchers: Any) -> StoreHealth | None:
+    """Unhealthy if a batch writer is stuck, or if the store's latest write failed (within
+    :data:`RECENT_FAILURE` s) and no write of any of its writers succeeded since; else None."""
+    now = time.monotonic()
+    for b in batchers:
+        stuck = b.health(now, recent=0.0)  # recent=0: only a stuck write counts here
+        if stuck is not None:
+            return StoreHealth(False, f"{b.name}: {stuck}")
+    last_ok = max(b.last_ok for b in batchers)
+    failures = [(b.last_failure, b.name) for b in batchers if b.last_failure is not None]
+    if failures:
+        (when, why), name = max(failures)
+        if when >= last_ok and now - when <= RECENT_FAILURE:
+            return StoreHealth(False, f"{name}: the last write failed {now - when:.0f} s ago: {why}")
+    return None
 
 
 @runtime_checkable
@@ -180,6 +211,12 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+    # Optional: ``def health(self) -> StoreHealth``: a cheap probe for ``/healthz`` (it may block: it is
+    # run in a thread for a blocking store). The SQL and Redis stores answer unhealthy while their
+    # writes fail (the last write failed within RECENT_FAILURE seconds and none succeeded since) or
+    # one is stuck, and when a ``SELECT 1`` / ``PING`` fails; a store without it is probed with
+    # ``list(limit=1)``.
 
 
 _BACKENDS: dict[str, str] = {

@@ -13,10 +13,13 @@ batch (so the loop never blocks and no caller pays a thread hop of its own),
 A caller waits at most ``timeout`` seconds: past that it gets
 :class:`~hookinbox.errors.StoreUnavailable` (a delivery is answered 503 and
 the sender retries); if its item is still queued then, it is not written at
-all. A write that fails fails every item of its batch with
-:class:`~hookinbox.errors.StoreUnavailable` too (the original error is logged
-by class name only: driver messages may quote bodies); the next batch is
-written afresh. If a write lands after its callers gave up (they timed out
+all. A batch write that fails is tried again item by item (for the callers
+that still wait), so one item the store refuses (a value a column cannot hold)
+fails alone and every other item of its batch is written; an item that fails
+alone gets :class:`~hookinbox.errors.StoreUnavailable` (the original error is
+logged by class name only: driver messages may quote bodies). The writer
+notes when a write last succeeded and last failed, and why
+(:meth:`Batcher.health`), for the store's health check. If a write lands after its callers gave up (they timed out
 while it ran), a retried delivery is a duplicate and the event is already
 pending for the sweeper, so nothing acked is lost and nothing is acked twice.
 """
@@ -28,6 +31,7 @@ import concurrent.futures
 import logging
 import os
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -66,6 +70,11 @@ class Batcher(Generic[T, R]):
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._closed = False
+        #: monotonic time of the last write that succeeded / failed, the failure's class name,
+        #: and when the write now running started (None when idle): read by :meth:`health`
+        self.last_ok = 0.0
+        self.last_failure: tuple[float, str] | None = None
+        self.busy_since: float | None = None
         _LIVE.add(self)
 
     def _after_fork_in_child(self) -> None:
@@ -130,14 +139,15 @@ class Batcher(Generic[T, R]):
         batch = [entry for entry in batch if not entry[2].done()]  # callers that gave up: not written
         if not batch:
             return
-        results: Sequence[Any]
-        try:
-            results = self._write([item for item, _, _ in batch])
-            if len(results) != len(batch):
-                raise RuntimeError(f"{len(results)} results for a batch of {len(batch)}")
-        except Exception as exc:  # never the message: it may quote the parameters (bodies)
-            log.warning("%s: a batch of %d item(s) failed: %s", self.name, len(batch), type(exc).__name__)
-            results = [_unavailable(exc) for _ in batch]
+        results: list[Any] = self._attempt(batch)
+        if len(batch) > 1 and isinstance(results[0], _Failed):
+            # One bad item must not fail the others: each alone, for the callers still waiting (so a
+            # store that is down costs at most their timeout, not one write per item).
+            results = [
+                _unavailable(results[0].exc) if fut.done() else self._attempt([(item, loop, fut)])[0]
+                for item, loop, fut in batch
+            ]
+        results = [_unavailable(r.exc) if isinstance(r, _Failed) else r for r in results]
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
         for (_, loop, fut), result in zip(batch, results, strict=True):
             if loop is not None:
@@ -155,6 +165,34 @@ class Batcher(Generic[T, R]):
                 loop.call_soon_threadsafe(_settle, settled)
             except RuntimeError:  # the loop is closed: nobody waits any more
                 pass
+
+    def _attempt(self, batch: list[_Entry]) -> list[Any]:
+        """Write ``batch``: one result per item, or ``_Failed`` for every item if the write raised."""
+        self.busy_since = time.monotonic()
+        try:
+            results = self._write([item for item, _, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{len(results)} results for a batch of {len(batch)}")
+        except Exception as exc:  # never the message: it may quote the parameters (bodies)
+            log.warning("%s: a batch of %d item(s) failed: %s", self.name, len(batch), type(exc).__name__)
+            self.last_failure = (time.monotonic(), type(exc).__name__)
+            return [_Failed(exc)] * len(batch)
+        finally:
+            self.busy_since = None
+        self.last_ok = time.monotonic()
+        return list(results)
+
+    def health(self, now: float | None = None, *, recent: float = float("inf")) -> str | None:
+        """None while writes succeed; else why not: one is stuck past ``timeout``, or the last write
+        failed (at most ``recent`` seconds ago) and none succeeded since."""
+        now = time.monotonic() if now is None else now
+        busy = self.busy_since
+        if busy is not None and now - busy > self.timeout:
+            return f"a write has been waiting for {now - busy:.0f} s"
+        failure = self.last_failure
+        if failure is not None and failure[0] >= self.last_ok and now - failure[0] <= recent:
+            return f"the last write failed {now - failure[0]:.0f} s ago: {failure[1]}"
+        return None
 
     def close(self, timeout: float = 5.0) -> None:
         """Finish what is queued, then stop the writer thread; later calls raise StoreUnavailable."""
@@ -192,6 +230,15 @@ def _settle(settled: list[tuple[asyncio.Future[Any], Any]]) -> None:
 def _expire(fut: asyncio.Future[Any]) -> None:
     if not fut.done():
         fut.set_exception(StoreUnavailable("the store did not answer in time"))
+
+
+class _Failed:
+    """The result of an item whose write raised ``exc``."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
 
 
 def _unavailable(exc: BaseException) -> BaseException:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from hookinbox.events import FINISHED, EventRecord, Status
 from hookinbox.stores import StoreStats
 from hookinbox.stores._base import history_from_json
-from hookinbox.stores._sqlschema import Tables
+from hookinbox.stores._sqlschema import UNTIMED, Tables
 
 __all__ = ["SQLOperations", "record_from_row"]
 
@@ -117,21 +117,39 @@ class SQLOperations:
 
     @contextlib.contextmanager
     def _untimed(self) -> Iterator[sa.Connection]:
-        """A transaction without the hot-path statement timeout: DDL and retention may take long."""
-        with self.engine.begin() as conn:
-            if self.dialect == "postgresql":
-                conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
-                conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")  # DDL never waits forever
-            elif self.dialect in ("mysql", "mariadb"):
-                conn.exec_driver_sql("SET SESSION max_statement_time = 0")
+        """A transaction without the hot-path statement timeout: DDL and retention may take long.
+
+        Nor the client-side read timeout (the watchdog and PyMySQL's, stores/_sqlschema.py), for its
+        statements and its commit alike."""
+        with self.engine.connect() as conn:
+            info = conn.connection.info
+            dbapi = conn.connection.dbapi_connection
+            read_timeout = getattr(dbapi, "_read_timeout", None)  # PyMySQL's, checked before each read
+            info[UNTIMED] = True
+            if read_timeout is not None:
+                dbapi._read_timeout = None  # type: ignore[union-attr]
             try:
-                yield conn
+                with conn.begin():
+                    yield from self._untimed_transaction(conn)
             finally:
-                if self.dialect in ("mysql", "mariadb"):
-                    try:
-                        conn.exec_driver_sql(f"SET SESSION max_statement_time = {self.statement_timeout:g}")
-                    except sa.exc.DBAPIError:
-                        conn.invalidate()  # never hand a connection without its timeout back to the pool
+                info.pop(UNTIMED, None)
+                if read_timeout is not None:
+                    dbapi._read_timeout = read_timeout  # type: ignore[union-attr]
+
+    def _untimed_transaction(self, conn: sa.Connection) -> Iterator[sa.Connection]:
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")  # DDL never waits forever
+        elif self.dialect in ("mysql", "mariadb"):
+            conn.exec_driver_sql("SET SESSION max_statement_time = 0")
+        try:
+            yield conn
+        finally:
+            if self.dialect in ("mysql", "mariadb"):
+                try:
+                    conn.exec_driver_sql(f"SET SESSION max_statement_time = {self.statement_timeout:g}")
+                except sa.exc.DBAPIError:
+                    conn.invalidate()  # never hand a connection without its timeout back to the pool
 
     def stats(self) -> StoreStats:
         self._setup()

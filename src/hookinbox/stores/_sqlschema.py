@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import math
+import os
+import socket
+import threading
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -9,7 +15,12 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-__all__ = ["SCHEMA_VERSION", "Tables", "create_engine", "ddl", "migrate", "upgrade_ddl"]
+__all__ = ["SCHEMA_VERSION", "UNTIMED", "Tables", "create_engine", "ddl", "migrate", "upgrade_ddl"]
+
+log = logging.getLogger("hookinbox.store")
+
+#: Key in a DBAPI connection's ``info``: set while DDL or retention runs without timeouts.
+UNTIMED = "hookinbox_untimed"
 
 #: Bumped with every change of the tables below; a database with a newer version is refused, an
 #: older one is upgraded in place (:func:`migrate`). 2: events.owner, events.history, the processes table.
@@ -146,6 +157,7 @@ def create_engine(
     *,
     connect_timeout: float = 2.0,
     statement_timeout: float = 2.0,
+    read_timeout: float | None = None,
     busy_timeout: float = 5.0,
     pool_size: int = 5,
     max_overflow: int = 10,
@@ -162,11 +174,24 @@ def create_engine(
     SQLite: WAL journal (readers never wait for the writer, several processes
     may share the file), ``busy_timeout`` and ``BEGIN IMMEDIATE`` transactions
     (a writer waits for the lock instead of failing on upgrade).
+
+    A connection that dies silently (the peer gone without FIN or RST: a NAT
+    or firewall drop, a failover) must not hold a writer forever. PostgreSQL
+    and MariaDB connections get TCP keepalives (idle 5 s, then every 2 s, dead
+    after 3 unanswered) and, for PostgreSQL, ``tcp_user_timeout`` (10 s); and
+    every statement and commit the server has not answered within
+    ``read_timeout`` (default ``statement_timeout + 3`` s: the server's own
+    timeout answers first when it is alive) is abandoned: its socket is shut
+    down, the driver raises, SQLAlchemy invalidates the connection and the
+    pool, and the next call connects afresh. MariaDB also gets PyMySQL's
+    ``read_timeout``/``write_timeout``. Schema creation and retention (which
+    run without the statement timeout) are exempt.
     """
     sa_url = sa.engine.make_url(url)
     backend = sa_url.get_backend_name()
     kwargs: dict[str, Any] = {}
     connect_args: dict[str, Any] = {}
+    read_timeout = statement_timeout + 3.0 if read_timeout is None else read_timeout
     if backend == "sqlite":
         connect_args = {"timeout": busy_timeout, "check_same_thread": False}
     else:
@@ -184,10 +209,18 @@ def create_engine(
                 # partition) must not hold row locks until TCP keepalive notices; ours are short.
                 "options": f"-c statement_timeout={int(statement_timeout * 1000)}"
                 " -c idle_in_transaction_session_timeout=60000",
+                "keepalives": 1,
+                "keepalives_idle": 5,
+                "keepalives_interval": 2,
+                "keepalives_count": 3,
+                "tcp_user_timeout": 10_000,  # ms: unacknowledged data for this long kills the connection
             }
         elif backend in ("mysql", "mariadb"):
             connect_args = {
                 "connect_timeout": connect_timeout,
+                # whole seconds: mysqlclient takes ints only (PyMySQL either)
+                "read_timeout": max(1, math.ceil(read_timeout)),
+                "write_timeout": max(1, math.ceil(read_timeout)),
                 # lock_wait_timeout bounds metadata locks (DDL), which max_statement_time does not
                 "init_command": f"SET SESSION max_statement_time={statement_timeout:g}, lock_wait_timeout=60",
             }
@@ -197,7 +230,128 @@ def create_engine(
     engine = sa.create_engine(sa_url, **kwargs)
     if backend == "sqlite":
         _sqlite_events(engine, sqlite_synchronous)
+    else:
+        if backend in ("mysql", "mariadb"):
+            _mysql_keepalive(engine)
+        _guard(engine, read_timeout)
     return engine
+
+
+def _mysql_keepalive(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        sock = getattr(dbapi_conn, "_sock", None)
+        if sock is not None:
+            _keepalive(sock)
+
+
+def _keepalive(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (("TCP_KEEPIDLE", 5), ("TCP_KEEPINTVL", 2), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, name):  # Linux; macOS has TCP_KEEPALIVE instead of TCP_KEEPIDLE
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+
+
+def _guard(engine: Engine, read_timeout: float) -> None:
+    """Arm the watchdog around every statement and commit of ``engine`` (see :func:`create_engine`)."""
+
+    def arm(conn: sa.Connection) -> None:
+        dbapi = conn.connection.dbapi_connection
+        if dbapi is not None and not conn.connection.info.get(UNTIMED):
+            WATCHDOG.arm(dbapi, read_timeout)
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _before(conn: sa.Connection, *_: Any) -> None:
+        arm(conn)
+
+    @sa.event.listens_for(engine, "after_cursor_execute")
+    def _after(conn: sa.Connection, *_: Any) -> None:
+        WATCHDOG.disarm()
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _error(_ctx: Any) -> None:
+        WATCHDOG.disarm()
+
+    @sa.event.listens_for(engine, "commit")
+    def _commit(conn: sa.Connection) -> None:
+        arm(conn)
+
+    @sa.event.listens_for(engine, "checkin")
+    def _checkin(*_: Any) -> None:
+        WATCHDOG.disarm()
+
+
+class Watchdog:
+    """Abandons database calls that got no answer in time, by shutting their connection's socket down.
+
+    A statement blocked on a silently dead connection waits in the driver's
+    ``recv`` forever: no timeout of the driver (psycopg has none) or of the
+    server (it never got the statement) ends it. The thread that runs it arms
+    the watchdog (keyed by thread, one call at a time) and disarms it when the
+    call returns; one daemon thread shuts down the socket of any call past its
+    deadline, so the driver raises a disconnect and SQLAlchemy drops the
+    connection. Arm, disarm and the shutdown take one lock, so a socket is
+    never shut down after its call returned.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._armed: dict[int, tuple[float, Any]] = {}
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self.abandoned = 0  # how many calls were cut off (for tests and curiosity)
+
+    def arm(self, dbapi_conn: Any, timeout: float) -> None:
+        with self._cond:
+            was_empty = not self._armed
+            self._armed[threading.get_ident()] = (time.monotonic() + timeout, dbapi_conn)
+            if self._thread is None or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="hookinbox-sql-watchdog", daemon=True)
+                self._thread.start()
+            elif was_empty:
+                self._cond.notify()
+
+    def disarm(self) -> None:
+        if self._armed:  # unlocked peek: the common case, nothing armed for anyone
+            with self._cond:
+                self._armed.pop(threading.get_ident(), None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._armed:
+                    self._cond.wait()
+                now = time.monotonic()
+                for ident, (deadline, dbapi_conn) in list(self._armed.items()):
+                    if deadline <= now:
+                        del self._armed[ident]
+                        self.abandoned += 1
+                        log.warning("a database call got no answer in time; its connection is dropped")
+                        _shut_down(dbapi_conn)
+            time.sleep(0.2)
+
+    def _after_fork_in_child(self) -> None:
+        self._cond = threading.Condition()
+        self._armed = {}
+        self._thread = None
+
+
+def _shut_down(dbapi_conn: Any) -> None:
+    """Shut the connection's socket down (both ways): its blocked read returns, its driver raises."""
+    try:
+        fileno = dbapi_conn.fileno() if hasattr(dbapi_conn, "fileno") else dbapi_conn._sock.fileno()
+        with socket.socket(fileno=os.dup(fileno)) as dup:
+            dup.shutdown(socket.SHUT_RDWR)
+    except Exception:  # closed meanwhile, or a driver without a socket: nothing to abandon
+        log.debug("could not shut a connection's socket down", exc_info=True)
+
+
+WATCHDOG = Watchdog()
+
+
+if hasattr(os, "register_at_fork"):  # a forked child has no watchdog thread and none of the parent's calls
+    os.register_at_fork(after_in_child=WATCHDOG._after_fork_in_child)
 
 
 def _sqlite_events(engine: Engine, synchronous: str) -> None:

@@ -40,7 +40,8 @@ replicas; Redis Cluster is not supported (scripts touch many keys, all under
 the store's ``prefix``).
 
 Store options: ``prefix`` (``"hookinbox:"``), ``connect_timeout`` (2 s),
-``socket_timeout`` (2 s), ``max_connections`` (50; a call waits up to
+``socket_timeout`` (2 s: the longest any call waits for Redis; TCP keepalives and a ``PING``
+after 10 idle seconds find dead connections too), ``max_connections`` (50; a call waits up to
 ``socket_timeout`` for a free one), ``request_timeout`` (3 s: how long a call
 waits for its batch before the store counts as unavailable), ``max_batch``
 (200 items per script call), ``client_options`` (passed to the connection pool).
@@ -48,6 +49,7 @@ waits for its batch before the store counts as unavailable), ``max_batch``
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -60,7 +62,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 from hookinbox.errors import ConfigurationError
 from hookinbox.events import EventRecord, ProcessInfo, Status
-from hookinbox.stores import StoreStats
+from hookinbox.stores import StoreHealth, StoreStats, writers_health
 from hookinbox.stores import _redis_lua as lua
 from hookinbox.stores._base import dead_message
 from hookinbox.stores._batch import Batcher
@@ -88,6 +90,13 @@ _OPTIONS = ("prefix", "dedup_ttl", "connect_timeout", "socket_timeout", "max_con
             "request_timeout", "max_batch")  # fmt: skip
 
 
+_KEEPALIVE = {
+    getattr(socket, name): value
+    for name, value in (("TCP_KEEPIDLE", 5), ("TCP_KEEPINTVL", 2), ("TCP_KEEPCNT", 3))
+    if hasattr(socket, name)
+}
+
+
 class RedisStore(BatchedProcessing):
     durable = True
     blocking = True
@@ -113,6 +122,12 @@ class RedisStore(BatchedProcessing):
             "socket_timeout": socket_timeout,
             "max_connections": max_connections,
             "timeout": socket_timeout,  # the longest a call waits for a free pooled connection
+            # a silently dead connection: every call is bounded by socket_timeout (then the connection
+            # is dropped and the next call connects afresh); idle ones are found by TCP keepalives and
+            # by a PING before reuse after health_check_interval seconds
+            "socket_keepalive": True,
+            "socket_keepalive_options": _KEEPALIVE,
+            "health_check_interval": 10,
             **(client_options or {}),
         }
         pool = redis.BlockingConnectionPool.from_url(url, **client_kwargs)
@@ -312,6 +327,17 @@ class RedisStore(BatchedProcessing):
                 batch.clear()
         if batch:
             self.client.delete(*batch)
+
+    def health(self) -> StoreHealth:
+        """Unhealthy while writes fail or hang, or when ``PING`` fails (bounded by ``socket_timeout``)."""
+        failing = writers_health(self._recorder, self._claimer, self._settler)
+        if failing is not None:
+            return failing
+        try:
+            self.client.ping()
+        except Exception as exc:  # never the message: it may carry the URL
+            return StoreHealth(False, f"probe failed: {type(exc).__name__}")
+        return StoreHealth(True)
 
     def close(self) -> None:
         """Finish the queued batches, then release the connections."""

@@ -26,7 +26,9 @@ where the application may not run DDL.
 Store options (``[hookinbox.store_options]``): ``table_prefix``
 (``"hookinbox_"``), ``connect_timeout`` (2 s), ``statement_timeout`` (2 s),
 ``record_timeout`` (3 s: the longest a record, claim or settlement waits for its batch),
-``busy_timeout`` (SQLite, 5 s), ``sqlite_synchronous`` (``FULL``),
+``read_timeout`` (statement_timeout + 3 s: a call the server has not answered by then is
+abandoned and its connection dropped, see :func:`create_engine`), ``busy_timeout`` (SQLite, 5 s),
+``sqlite_synchronous`` (``FULL``),
 ``pool_size``, ``max_overflow``, ``pool_timeout``, ``pool_recycle``,
 ``max_batch``, ``create_schema`` (true), ``engine_options`` (passed to
 :func:`sqlalchemy.create_engine`).
@@ -52,6 +54,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 from hookinbox.errors import ConfigurationError
 from hookinbox.events import FINISHED, EventRecord, Status
+from hookinbox.stores import StoreHealth, writers_health
 from hookinbox.stores._base import outcome_of
 from hookinbox.stores._batch import Batcher
 from hookinbox.stores._batched import BatchedProcessing, Claim, Settle
@@ -65,7 +68,7 @@ T = TypeVar("T")
 
 _FINISHED = [s.value for s in FINISHED]
 _ENGINE_KEYS = (
-    "connect_timeout", "statement_timeout", "busy_timeout", "pool_size", "max_overflow",
+    "connect_timeout", "statement_timeout", "read_timeout", "busy_timeout", "pool_size", "max_overflow",
     "pool_timeout", "pool_recycle", "sqlite_synchronous", "engine_options",
 )  # fmt: skip
 
@@ -382,6 +385,19 @@ class SQLStore(BatchedProcessing, SQLProcesses, SQLOperations):
 
         settled = self._transaction(work)
         return [n in settled for n in range(len(items))]
+
+    def health(self) -> StoreHealth:
+        """Unhealthy while writes fail or hang (see :class:`~hookinbox.stores.StoreHealth`), or when
+        ``SELECT 1`` fails (within the read timeout: a dead connection is abandoned, not waited on)."""
+        failing = writers_health(self._recorder, self._claimer, self._settler)
+        if failing is not None:
+            return failing
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception as exc:  # never the message: it may carry the URL or parameters
+            return StoreHealth(False, f"probe failed: {type(exc).__name__}")
+        return StoreHealth(True)
 
     def close(self) -> None:
         self._recorder.close()

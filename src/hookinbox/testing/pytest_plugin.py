@@ -19,8 +19,8 @@ webhooks are mounted in an app of yours, the app) as fixtures in your
         assert hookinbox_client.send(delivery).status_code == 200
         assert hookinbox_client.wait(delivery).status == "done"
 
-Without a ``hookinbox_app`` fixture, the inbox is served alone by the ASGI
-middleware (a standalone receiver).
+Without a ``hookinbox_app`` fixture, the inbox is served alone (a standalone
+receiver: one :class:`hookinbox.asgi.EndpointApp` per endpoint path).
 """
 
 from __future__ import annotations
@@ -46,9 +46,15 @@ def hookinbox_inbox() -> Inbox:
 @pytest.fixture
 def hookinbox_app(hookinbox_inbox: Inbox) -> Any:
     """The ASGI or WSGI app that receives the webhooks; by default the inbox alone (ASGI)."""
-    from hookinbox.asgi import WebhookMiddleware
+    from hookinbox.asgi import EndpointApp, not_found_app
 
-    return WebhookMiddleware(None, hookinbox_inbox)
+    apps = {name: EndpointApp(hookinbox_inbox, ep) for name, ep in hookinbox_inbox.endpoints.items()}
+
+    async def standalone(scope: Any, receive: Any, send: Any) -> None:
+        endpoint = hookinbox_inbox.endpoint_for_path(scope["path"]) if scope["type"] == "http" else None
+        await (apps[endpoint.name] if endpoint is not None else not_found_app)(scope, receive, send)
+
+    return standalone
 
 
 @pytest.fixture
