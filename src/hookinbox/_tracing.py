@@ -142,6 +142,9 @@ def _steps(flow: Flow[Any], fields: dict[str, Any], ctx: Any) -> Generator[Call,
             value, error = (yield op), None
         except Exception as exc:  # the driver's call failed: hand it to the flow, as the driver would
             value, error = None, exc
+        except BaseException:  # closed (GeneratorExit): close the wrapped flow now, as `yield from` would
+            flow.close()
+            raise
 
 
 def traced_receive(flow: Flow[Any], endpoint: EndpointSettings) -> Flow[Any]:

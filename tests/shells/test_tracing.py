@@ -195,3 +195,23 @@ def test_without_tracing_nothing_is_wrapped_nor_stored(
     h.wait_settled(1)
     assert spans.get_finished_spans() == ()
     assert "traceparent" not in h.inbox.store.get("generic", "evt_off").headers
+
+
+def test_closing_a_traced_flow_closes_the_flow_it_wraps(spans: Any) -> None:
+    """A driver that abandons a traced flow (close) closes the inner flow at once, as `yield from` does."""
+    from hookinbox.drive import Call
+
+    closed: list[bool] = []
+
+    def inner() -> Any:
+        try:
+            yield Call(print)
+        finally:
+            closed.append(True)
+
+    record = type("R", (), {"endpoint": "e", "id": "i", "type": "t", "attempts": 1, "headers": {}})()
+    wrapped = inner()  # kept referenced: only an explicit close runs its finally now
+    flow = _tracing.traced_process(wrapped, record)  # type: ignore[arg-type]
+    next(flow)
+    flow.close()
+    assert closed == [True]
