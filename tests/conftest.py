@@ -54,6 +54,20 @@ def require_module(name: str) -> None:
         pytest.skip(f"{name} is not installed (pip install 'hookinbox[all]')")
 
 
+def require_tool(name: str, *candidates: str) -> str:
+    """The path of an executable (``name`` on PATH, else the first existing of ``candidates``), or skip
+    (fail under CI=true) with a clear reason. Browser tests use it for Debian's ``chromium``."""
+    import shutil
+
+    found = shutil.which(name) or next((c for c in candidates if os.access(c, os.X_OK)), None)
+    if found is None:
+        reason = f"{name} is not installed (apt-get install -y {name}; see README 'Running the tests')"
+        if IN_CI:
+            pytest.fail(f"CI=true and {reason}", pytrace=False)
+        pytest.skip(reason)
+    return found
+
+
 @pytest.fixture
 def pg_url() -> str:
     require_module("sqlalchemy")

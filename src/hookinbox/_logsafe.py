@@ -28,6 +28,7 @@ LOGGERS = (
     "hookinbox.django",
     "hookinbox.processing",
     "hookinbox.executor",
+    "hookinbox.liveness",
     "hookinbox.worker",
     "hookinbox.store",
     "hookinbox.serve",

@@ -56,7 +56,9 @@ def test_unknown_executor_options_are_refused_with_their_key(kind: str) -> None:
     """A typo in executor_options is a configuration error naming the key, not silently ignored."""
     import importlib
 
-    cls = getattr(importlib.import_module(f"hookinbox.executors.{kind}"), {"celery": "CeleryExecutor", "rq": "RQExecutor"}[kind])
+    cls = getattr(
+        importlib.import_module(f"hookinbox.executors.{kind}"), {"celery": "CeleryExecutor", "rq": "RQExecutor"}[kind]
+    )
     ib = Inbox.from_settings(settings(executor=kind, executor_options={"queue": "q", "brokr": "amqp://x"}))
     with pytest.raises(ConfigurationError, match=r"executor_options\.brokr: unknown option"):
         cls.from_runtime(ib.runtime)
@@ -223,6 +225,8 @@ def test_two_web_processes_and_one_worker_handle_each_distinct_event_once(
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
+            "-n",
+            f"{namespace}@%h",  # a node name of its own: another worker on this broker must not collide
         ]
     else:
         executor_options = {"redis": redis_url, "queue": namespace}

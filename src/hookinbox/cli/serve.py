@@ -52,6 +52,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1; >1 needs a durable store)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="serve the dashboard at /dashboard too (token: $HOOKINBOX_DASHBOARD_TOKEN)",
+    )
     p.add_argument("--log-json", action="store_true", help="log one JSON object per line (with trace ids)")
     p.set_defaults(run=run)
 
@@ -163,7 +168,11 @@ def run(ctx: Context) -> int:
     where = f"http://{args.host}:{sock.getsockname()[1]}"
     if args.workers > 1:
         return _run_workers(ctx, uvicorn, sock, where, common)
-    app = build_app(inbox, owns_inbox=ctx.owns_inbox)
+    app: Any = build_app(inbox, owns_inbox=ctx.owns_inbox)
+    if getattr(args, "dashboard", False):  # hookinbox.dashboard.serve: /dashboard in front of the receiver
+        from hookinbox.dashboard.serve import with_dashboard
+
+        app = with_dashboard(app, inbox)
     echo(f"hookinbox: listening on {where} ({', '.join(inbox.paths)}, /healthz)")
     uvicorn.Server(uvicorn.Config(app, lifespan="on", **common)).run(sockets=[sock])
     return 0

@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, QuerySet
-from django.db.models.functions import Least
+from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models.functions import Floor, Least
 
 from hookinbox.django.models import InboxEvent, Process
 from hookinbox.events import FINISHED, Attempt, EventRecord, ProcessInfo, Status
@@ -36,6 +36,7 @@ from hookinbox.stores._base import (
     history_from_json,
     outcome_of,
 )
+from hookinbox.stores._query import TIMELINE_STATUSES, Cursor, Timeline, empty_timeline
 
 __all__ = ["DjangoStore"]
 
@@ -222,15 +223,46 @@ class DjangoStore(StoreBase):
         status: Status | None = None,
         type: str | None = None,
         limit: int = 50,
+        before: Cursor | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        id_prefix: str | None = None,
     ) -> list[EventRecord]:
-        rows = self._rows().only(*_LIST_FIELDS)
+        rows = self._filtered(endpoint, status, type, since, until, id_prefix).only(*_LIST_FIELDS)
+        if before is not None:
+            at, ep, event_id = before
+            rows = rows.filter(
+                Q(received_at__lt=at)
+                | Q(received_at=at, endpoint__lt=ep)
+                | Q(received_at=at, endpoint=ep, event_id__lt=event_id),
+                received_at__lte=at,
+            )
+        rows = rows.order_by("-received_at", "-endpoint", "-event_id")
+        return [to_record(r, with_body=False) for r in rows[:limit]]
+
+    def _filtered(
+        self,
+        endpoint: str | None,
+        status: Status | None,
+        type: str | None,
+        since: float | None,
+        until: float | None,
+        id_prefix: str | None,
+    ) -> QuerySet[InboxEvent]:
+        rows = self._rows()
         if endpoint is not None:
             rows = rows.filter(endpoint=endpoint)
         if status is not None:
             rows = rows.filter(status=Status(status).value)
         if type is not None:
             rows = rows.filter(type=type)
-        return [to_record(r, with_body=False) for r in rows.order_by("-received_at", "-pk")[:limit]]
+        if since is not None:
+            rows = rows.filter(received_at__gte=since)
+        if until is not None:
+            rows = rows.filter(received_at__lt=until)
+        if id_prefix:
+            rows = rows.filter(event_id__startswith=id_prefix)
+        return rows
 
     def replay(self, endpoint: str, event_id: str, now: float) -> bool:
         fresh = {
@@ -264,6 +296,50 @@ class DjangoStore(StoreBase):
 
     def close(self) -> None:
         pass  # connections belong to Django
+
+    # -- dashboard queries ------------------------------------------------------------------
+
+    def count(
+        self,
+        *,
+        endpoint: str | None = None,
+        status: Status | None = None,
+        type: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        id_prefix: str | None = None,
+    ) -> int:
+        """How many events :meth:`list` would return without a limit."""
+        return int(self._filtered(endpoint, status, type, since, until, id_prefix).count())
+
+    def timeline(self, since: float, until: float, *, bucket: float = 60.0, endpoint: str | None = None) -> Timeline:
+        """Per ``bucket`` seconds of ``[since, until)``: events received, and of those the handled and failed."""
+        out = empty_timeline(since, until, bucket)
+        size = len(out["received"])
+        window = self._filtered(endpoint, None, None, since, until, None).order_by()
+        received = window.annotate(b=Floor((F("received_at") - since) / bucket)).values("b").annotate(n=Count("pk"))
+        for row in received:
+            if 0 <= int(row["b"]) < size:
+                out["received"][int(row["b"])] += row["n"]
+        settled = (
+            window.filter(status__in=list(TIMELINE_STATUSES), updated_at__gte=since, updated_at__lt=until)
+            .annotate(u=Floor((F("updated_at") - since) / bucket))
+            .values("status", "u")
+            .annotate(n=Count("pk"))
+        )
+        for row in settled:
+            if 0 <= int(row["u"]) < size:
+                out[TIMELINE_STATUSES[row["status"]]][int(row["u"])] += row["n"]
+        return out
+
+    def oldest_pending(self) -> dict[str, float]:
+        """``{endpoint: received_at}`` of the oldest ``pending`` event of each endpoint that has one."""
+        rows = self._rows().filter(status=Status.PENDING.value).order_by().values("endpoint")
+        return {r["endpoint"]: float(r["t"]) for r in rows.annotate(t=Min("received_at"))}
+
+    def discard_dead(self, endpoint: str, event_id: str) -> bool:
+        """Delete a ``dead`` event (an operator giving up on it); False if it is not dead."""
+        return bool(self._key(endpoint, event_id).filter(status=Status.DEAD.value).delete()[0])
 
 
 def _process(p: Process) -> ProcessInfo:

@@ -7,6 +7,7 @@ engine and the hot path (record, claim, settle); kept apart so that neither modu
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 from collections.abc import Iterator, Sequence
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from hookinbox.events import FINISHED, EventRecord, Status
 from hookinbox.stores import StoreStats
 from hookinbox.stores._base import history_from_json
+from hookinbox.stores._query import TIMELINE_STATUSES, Cursor, Timeline, empty_timeline
 from hookinbox.stores._sqlschema import UNTIMED, Tables
 
 __all__ = ["SQLOperations", "record_from_row"]
@@ -60,19 +62,54 @@ class SQLOperations:
         status: Status | None = None,
         type: str | None = None,
         limit: int = 50,
+        before: Cursor | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        id_prefix: str | None = None,
     ) -> list[EventRecord]:
         self._setup()
         c = self.t.c
         stmt = sa.select(*[col for col in self.t.c if col.name not in ("body", "history")])
-        if endpoint is not None:
-            stmt = stmt.where(c.endpoint == endpoint)
-        if status is not None:
-            stmt = stmt.where(c.status == Status(status).value)
-        if type is not None:
-            stmt = stmt.where(c.type == type)
+        stmt = stmt.where(*self._filters(endpoint, status, type, since, until, id_prefix))
+        if before is not None:
+            at, ep, event_id = before
+            # received_at <= at first: a range on ix_received; the rest breaks ties in the ORDER BY's order
+            stmt = stmt.where(
+                c.received_at <= at,
+                sa.or_(
+                    c.received_at < at,
+                    c.endpoint < ep,
+                    sa.and_(c.endpoint == ep, c.id < event_id),
+                ),
+            )
         stmt = stmt.order_by(c.received_at.desc(), c.endpoint.desc(), c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [record_from_row(r._mapping) for r in conn.execute(stmt)]
+
+    def _filters(
+        self,
+        endpoint: str | None,
+        status: Status | None,
+        type: str | None,
+        since: float | None,
+        until: float | None,
+        id_prefix: str | None,
+    ) -> builtins.list[sa.ColumnElement[bool]]:
+        c = self.t.c
+        out: builtins.list[sa.ColumnElement[bool]] = []
+        if endpoint is not None:
+            out.append(c.endpoint == endpoint)
+        if status is not None:
+            out.append(c.status == Status(status).value)
+        if type is not None:
+            out.append(c.type == type)
+        if since is not None:
+            out.append(c.received_at >= since)
+        if until is not None:
+            out.append(c.received_at < until)
+        if id_prefix:
+            out.append(c.id.startswith(id_prefix, autoescape=True))
+        return out
 
     def replay(self, endpoint: str, event_id: str, now: float) -> bool:
         self._setup()
@@ -160,6 +197,79 @@ class SQLOperations:
             for ep, status, n in conn.execute(stmt):
                 out.setdefault(ep, {})[status] = int(n)
         return out
+
+    # -- dashboard queries ------------------------------------------------------------------
+
+    def count(
+        self,
+        *,
+        endpoint: str | None = None,
+        status: Status | None = None,
+        type: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        id_prefix: str | None = None,
+    ) -> int:
+        """How many events :meth:`list` would return without a limit."""
+        self._setup()
+        where = self._filters(endpoint, status, type, since, until, id_prefix)
+        stmt = sa.select(sa.func.count()).select_from(self.t).where(*where)
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar() or 0)
+
+    def _bucket(self, col: sa.ColumnElement[float], since: float, bucket: float) -> sa.ColumnElement[Any]:
+        offset = (col - since) / bucket  # >= 0 in the window, so truncating is flooring
+        if self.dialect == "sqlite":  # SQLite has floor() only when built with its math functions
+            return sa.cast(offset, sa.Integer)
+        return sa.func.floor(offset)
+
+    def timeline(self, since: float, until: float, *, bucket: float = 60.0, endpoint: str | None = None) -> Timeline:
+        """Per ``bucket`` seconds of ``[since, until)``: events received, and of those the handled and failed.
+
+        Two grouped reads over the events received in the window (a range of ``ix_received``).
+        """
+        self._setup()
+        c = self.t.c
+        out = empty_timeline(since, until, bucket)
+        window = [c.received_at >= since, c.received_at < until]
+        if endpoint is not None:
+            window.append(c.endpoint == endpoint)
+        b = self._bucket(c.received_at, since, bucket).label("b")
+        received = sa.select(b, sa.func.count()).where(*window).group_by(b)
+        u = self._bucket(c.updated_at, since, bucket).label("u")
+        settled = (
+            sa.select(c.status, u, sa.func.count())
+            .where(*window, c.status.in_(list(TIMELINE_STATUSES)), c.updated_at >= since, c.updated_at < until)
+            .group_by(c.status, u)
+        )
+        size = len(out["received"])
+        with self.engine.connect() as conn:
+            for n, count in conn.execute(received):
+                if 0 <= int(n) < size:
+                    out["received"][int(n)] += int(count)
+            for status, n, count in conn.execute(settled):
+                if 0 <= int(n) < size:
+                    out[TIMELINE_STATUSES[status]][int(n)] += int(count)
+        return out
+
+    def oldest_pending(self) -> dict[str, float]:
+        """``{endpoint: received_at}`` of the oldest ``pending`` event of each endpoint that has one."""
+        self._setup()
+        c = self.t.c
+        stmt = (
+            sa.select(c.endpoint, sa.func.min(c.received_at))
+            .where(c.status == Status.PENDING.value)
+            .group_by(c.endpoint)
+        )
+        with self.engine.connect() as conn:
+            return {ep: float(t) for ep, t in conn.execute(stmt)}
+
+    def discard_dead(self, endpoint: str, event_id: str) -> bool:
+        """Delete a ``dead`` event (an operator giving up on it); False if it is not dead."""
+        self._setup()
+        stmt = self.t.delete().where(*self._key(endpoint, event_id), self.t.c.status == Status.DEAD.value)
+        with self.engine.begin() as conn:
+            return int(conn.execute(stmt).rowcount) == 1
 
 
 def record_from_row(m: Any) -> EventRecord:

@@ -21,11 +21,13 @@ anything that must survive a restart.
 from __future__ import annotations
 
 import dataclasses
+import heapq
+import math
 import operator
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from typing import Any
 
@@ -33,6 +35,7 @@ from hookinbox.errors import StoreFull
 from hookinbox.events import Attempt, EventRecord, ProcessInfo, Status
 from hookinbox.stores import StoreStats
 from hookinbox.stores._base import HISTORY_LIMIT, StoreBase, dead_message, outcome_of
+from hookinbox.stores._query import Cursor, Filters, Timeline, add_to_timeline, empty_timeline
 
 __all__ = ["MemoryStore"]
 
@@ -245,23 +248,18 @@ class MemoryStore(StoreBase):
         status: Status | None = None,
         type: str | None = None,
         limit: int = 50,
+        before: Cursor | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        id_prefix: str | None = None,
     ) -> list[EventRecord]:
+        f = Filters(endpoint, status, type, since, until, id_prefix)
         with self._lock:
-            out = []
-            for entry in reversed(self._records.values()):
-                ep, kind, state, _ = _summary(entry)
-                if endpoint is not None and ep != endpoint:
-                    continue
-                if status is not None and state is not status:
-                    continue
-                if type is not None and kind != type:
-                    continue
-                rec = _copy(entry)
-                rec.body = None
-                out.append(rec)
-                if len(out) >= limit:
-                    break
-            return out
+            top = heapq.nlargest(limit, self._matching(f, before), key=_order)
+            out = [_copy(entry) for entry in top]
+        for rec in out:
+            rec.body = None
+        return out
 
     def replay(self, endpoint: str, event_id: str, now: float) -> bool:
         with self._lock:
@@ -322,6 +320,68 @@ class MemoryStore(StoreBase):
 
     def __len__(self) -> int:
         return len(self._records)
+
+    # -- dashboard queries (scans: the memory store is bounded by max_events) ----------------
+
+    def _matching(self, f: Filters, before: Cursor | None = None) -> Iterator[_Entry]:
+        """The entries that pass ``f`` and come after ``before`` (call with the lock held)."""
+        for entry in self._records.values():
+            order = _order(entry)
+            if before is not None and order >= before:
+                continue
+            if not f.key_matches(order[1], order[2], order[0]):
+                continue
+            _, kind, state, _ = _summary(entry)
+            if f.rest_matches(state, kind):
+                yield entry
+
+    def count(
+        self,
+        *,
+        endpoint: str | None = None,
+        status: Status | None = None,
+        type: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        id_prefix: str | None = None,
+    ) -> int:
+        """How many events :meth:`list` would return without a limit."""
+        with self._lock:
+            return sum(1 for _ in self._matching(Filters(endpoint, status, type, since, until, id_prefix)))
+
+    def timeline(self, since: float, until: float, *, bucket: float = 60.0, endpoint: str | None = None) -> Timeline:
+        """Per ``bucket`` seconds of ``[since, until)``: events received, and of those the handled and failed."""
+        out = empty_timeline(since, until, bucket)
+        with self._lock:
+            for entry in self._records.values():
+                if isinstance(entry, EventRecord):
+                    ep, received, state, updated = entry.endpoint, entry.received_at, entry.status, entry.updated_at
+                else:
+                    ep, received, state, updated = (
+                        entry[_ENDPOINT], entry[_RECEIVED_AT], entry[_STATUS], entry[_UPDATED_AT]
+                    )  # fmt: skip
+                if endpoint is None or ep == endpoint:
+                    add_to_timeline(out, since, until, bucket, received, str(state), updated)
+        return out
+
+    def oldest_pending(self) -> dict[str, float]:
+        """``{endpoint: received_at}`` of the oldest ``pending`` event of each endpoint that has one."""
+        out: dict[str, float] = {}
+        with self._lock:
+            for rec in self._open.values():
+                if rec.status is _ST_PENDING and rec.received_at < out.get(rec.endpoint, math.inf):
+                    out[rec.endpoint] = rec.received_at
+        return out
+
+    def discard_dead(self, endpoint: str, event_id: str) -> bool:
+        """Delete a ``dead`` event (an operator giving up on it); False if it is not dead."""
+        with self._lock:
+            key = (endpoint, event_id)
+            entry = self._records.get(key)
+            if entry is None or _status(entry) is not _ST_DEAD:
+                return False
+            self._remove(key)
+            return True
 
 
 _FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(EventRecord) if f.init))
@@ -391,6 +451,13 @@ def _summary(entry: _Entry) -> tuple[str, str, Status, float]:
     if isinstance(entry, EventRecord):
         return entry.endpoint, entry.type, entry.status, entry.received_at
     return entry[_ENDPOINT], entry[_TYPE], Status(entry[_STATUS]), entry[_RECEIVED_AT]
+
+
+def _order(entry: _Entry) -> tuple[float, str, str]:
+    """The listing order of either form: ``(received_at, endpoint, id)``."""
+    if isinstance(entry, EventRecord):
+        return (entry.received_at, entry.endpoint, entry.id)
+    return (entry[_RECEIVED_AT], entry[_ENDPOINT], entry[_ID])
 
 
 def _status(entry: _Entry) -> Status:

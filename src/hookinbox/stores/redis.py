@@ -49,6 +49,7 @@ waits for its batch before the store counts as unavailable), ``max_batch``
 
 from __future__ import annotations
 
+import builtins
 import socket
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -67,6 +68,7 @@ from hookinbox.stores import _redis_lua as lua
 from hookinbox.stores._base import dead_message
 from hookinbox.stores._batch import Batcher
 from hookinbox.stores._batched import BatchedProcessing, Claim, Settle
+from hookinbox.stores._query import Cursor, Filters, Timeline, add_to_timeline, empty_timeline
 from hookinbox.stores._redis_codec import (
     claimed,
     glob_escape,
@@ -260,22 +262,19 @@ class RedisStore(BatchedProcessing):
         status: Status | None = None,
         type: str | None = None,
         limit: int = 50,
+        before: Cursor | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        id_prefix: str | None = None,
     ) -> list[EventRecord]:
+        """Newest first; ties of ``received_at`` in the index's order (its members, descending)."""
         out: list[EventRecord] = []
-        for chunk in self._members(newest_first=True):
-            if endpoint is not None:
-                chunk = [m for m in chunk if split_member(m)[0] == endpoint]
-            pipe = self.client.pipeline(transaction=False)
-            for m in chunk:
-                pipe.hmget(self._ev(m.decode()), _NO_BODY)
-            for values in pipe.execute():
-                if values[0] is None:
-                    continue
-                rec = record_from_hash(dict(zip(_NO_BODY, values, strict=True)))
-                if (status is None or rec.status is Status(status)) and (type is None or rec.type == type):
-                    out.append(rec)
-                    if len(out) >= limit:
-                        return out
+        if limit <= 0:
+            return out
+        for rec in self._listing(Filters(endpoint, status, type, since, until, id_prefix), before):
+            out.append(rec)
+            if len(out) >= limit:
+                break
         return out
 
     def replay(self, endpoint: str, event_id: str, now: float) -> bool:
@@ -316,6 +315,116 @@ class RedisStore(BatchedProcessing):
                     counts = out.setdefault(split_member(m)[0], {})
                     counts[st.decode()] = counts.get(st.decode(), 0) + 1
         return out
+
+    # -- dashboard queries (scans of the index, newest first from a cursor) -------------------
+
+    def _scan_desc(self, f: Filters, before: Cursor | None) -> Iterator[builtins.list[bytes]]:
+        """Members of the index, newest first, strictly after ``before``, within ``f``'s time range.
+
+        Keyset over ``(score, member)``: each chunk starts below the previous one's last score
+        (one ZREVRANGEBYSCORE from the top, never an offset); the members that share the boundary
+        score are read all at once, so a chunk never splits them.
+        """
+        lo = "-inf" if f.since is None else repr(f.since)
+        hi = "+inf" if f.until is None else f"({f.until!r}"
+        if before is not None and (f.until is None or before[0] < f.until):
+            at, m = before[0], member(before[1], before[2]).encode()
+            if f.since is None or at >= f.since:
+                tied: Any = self.client.zrangebyscore(self.k_all, repr(at), repr(at))
+                ties = [x for x in tied if x < m]
+                if ties:
+                    yield ties[::-1]
+            hi = f"({at!r}"
+        while True:
+            chunk: Any = self.client.zrevrangebyscore(self.k_all, hi, lo, start=0, num=_CHUNK, withscores=True)
+            if not chunk:
+                return
+            if len(chunk) < _CHUNK:
+                yield [m for m, _ in chunk]
+                return
+            last = chunk[-1][1]
+            yield [m for m, score in chunk if score > last]
+            tied_last: Any = self.client.zrangebyscore(self.k_all, repr(last), repr(last))
+            yield tied_last[::-1]
+            hi = f"({last!r}"
+
+    def _listing(self, f: Filters, before: Cursor | None) -> Iterator[EventRecord]:
+        """The records (without bodies) that pass ``f``, newest first, after ``before``."""
+        for chunk in self._scan_desc(f, before):
+            keys = []
+            for m in chunk:
+                ep, i = split_member(m)
+                if f.endpoint is not None and ep != f.endpoint:
+                    continue
+                if f.id_prefix is not None and not i.startswith(f.id_prefix):
+                    continue
+                keys.append(m)
+            if not keys:
+                continue
+            pipe = self.client.pipeline(transaction=False)
+            for m in keys:
+                pipe.hmget(self._ev(m.decode()), _NO_BODY)
+            for values in pipe.execute():
+                if values[0] is None:
+                    continue
+                rec = record_from_hash(dict(zip(_NO_BODY, values, strict=True)))
+                if f.rest_matches(rec.status, rec.type):
+                    yield rec
+
+    def count(
+        self,
+        *,
+        endpoint: str | None = None,
+        status: Status | None = None,
+        type: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        id_prefix: str | None = None,
+    ) -> int:
+        """How many events :meth:`list` would return without a limit (a scan of the index)."""
+        f = Filters(endpoint, status, type, since, until, id_prefix)
+        if status is None and type is None and endpoint is None and id_prefix is None:
+            lo = "-inf" if since is None else repr(since)
+            hi = "+inf" if until is None else f"({until!r}"
+            return int(self.client.zcount(self.k_all, lo, hi))
+        return sum(1 for _ in self._listing(f, None))
+
+    def timeline(self, since: float, until: float, *, bucket: float = 60.0, endpoint: str | None = None) -> Timeline:
+        """Per ``bucket`` seconds of ``[since, until)``: events received, and of those the handled and failed."""
+        out = empty_timeline(since, until, bucket)
+        offset = 0
+        while True:
+            chunk: Any = self.client.zrangebyscore(
+                self.k_all, repr(since), f"({until!r}", start=offset, num=_CHUNK, withscores=True
+            )
+            if not chunk:
+                return out
+            offset += len(chunk)
+            if endpoint is not None:
+                chunk = [(m, t) for m, t in chunk if split_member(m)[0] == endpoint]
+            pipe = self.client.pipeline(transaction=False)
+            for m, _ in chunk:
+                pipe.hmget(self._ev(m.decode()), ("status", "updated_at"))
+            for (_, received_at), (st, updated) in zip(chunk, pipe.execute(), strict=True):
+                if st is not None:
+                    add_to_timeline(out, since, until, bucket, received_at, st.decode(), float(updated))
+
+    def oldest_pending(self) -> dict[str, float]:
+        """``{endpoint: received_at}`` of the oldest ``pending`` event of each endpoint that has one."""
+        out: dict[str, float] = {}
+        offset = 0
+        while True:
+            chunk: Any = self.client.zrange(self.k_pending, offset, offset + _CHUNK - 1, withscores=True)
+            if not chunk:
+                return out
+            offset += len(chunk)
+            for m, t in chunk:
+                out.setdefault(split_member(m)[0], float(t))
+
+    def discard_dead(self, endpoint: str, event_id: str) -> bool:
+        """Delete a ``dead`` event (an operator giving up on it); False if it is not dead."""
+        keys = [self.k_all, self.k_pending, self.k_wait]
+        return bool(self._scripts["PURGE"](keys=keys, args=[self.prefix, ",dead,", member(endpoint, event_id)]))
 
     def drop(self) -> None:
         """Delete every key under this store's ``prefix``. For tests and uninstalls."""

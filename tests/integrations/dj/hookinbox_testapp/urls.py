@@ -17,4 +17,5 @@ urlpatterns = [
     path("echo", echo),
     path("admin/", admin.site.urls),
     path("webhooks/", include("hookinbox.django.urls")),
+    path("ops/hookinbox/", include("hookinbox.django.dashboard_urls")),
 ]
