@@ -29,10 +29,10 @@ LOGGERS = (
     "hookinbox.processing",
     "hookinbox.executor",
     "hookinbox.liveness",
+    "hookinbox.dashboard",
     "hookinbox.worker",
     "hookinbox.store",
     "hookinbox.serve",
-    "hookinbox.liveness",
 )
 
 
