@@ -20,8 +20,9 @@ from hookinbox.envelope import Envelope
 from hookinbox.errors import ConfigurationError, SettingsErrors, toml_location
 from hookinbox.presets import Preset, get_preset
 from hookinbox.units import parse_duration, parse_size
-from hookinbox.verifiers import build_verifier
+from hookinbox.verifiers import Verifier, build_verifier
 from hookinbox.verifiers._options import secret_problem
+from hookinbox.verifiers.tenant import TenantVerifier
 
 __all__ = ["build", "interpolate", "normalise_store_url", "store_driver_problem"]
 
@@ -76,6 +77,7 @@ _GLOBAL_KEYS: dict[str, str] = {
     "max_events": "int",
     "log_bodies": "bool",
     "dashboard_token": "str",
+    "log_format": "str",
     "max_attempts": "attempts",
     "retry_delay": "duration",
     "retry_max_delay": "duration",
@@ -97,6 +99,9 @@ _ENDPOINT_KEYS = {
     "retry_delay",
     "retry_max_delay",
     "store_payload",
+    "secret_resolver",
+    "secret_cache_ttl",
+    "tenant_header",
 }
 
 
@@ -373,6 +378,8 @@ def _assemble(
     given = frozenset(opts)
     if "store" in opts and base_dir is not None:
         opts["store"] = _sqlite_relative_to(opts["store"], base_dir)
+    if opts.get("log_format", "text") not in ("text", "json"):
+        problems.add(f"expected 'text' or 'json', got {opts.pop('log_format')!r}", prefix + "log_format")
     if opts.get("process_timeout", 30.0) < 2 * opts.get("heartbeat_interval", 5.0):
         problems.add(
             "must be at least twice heartbeat_interval (one late heartbeat must not declare a process dead)",
@@ -493,13 +500,19 @@ def _endpoint(
             problems.add("expected a table", f"{key}.event")
         else:
             event.update(raw["event"])
-    verifier = None
+    verifier: Verifier | None = None
     if not verify:
         if "preset" not in raw:
             problems.add("no authentication: set `preset` or a `verify` table", key)
     else:
         with problems.collect():
-            verifier = build_verifier(_secrets(cx, raw, verify, preset), f"{key}.verify")
+            if "secret_resolver" in raw:  # per-tenant secrets (verifiers/tenant.py): resolved per delivery
+                verifier = _tenant_verifier(key, raw, verify)
+            else:
+                verifier = build_verifier(_secrets(cx, raw, verify, preset), f"{key}.verify")
+    for name in ("secret_cache_ttl", "tenant_header"):
+        if name in raw and "secret_resolver" not in raw:
+            problems.add("only with secret_resolver", f"{key}.{name}")
     envelope = None
     with problems.collect():
         envelope = Envelope.from_options(event, f"{key}.event")
@@ -545,6 +558,15 @@ def _endpoint(
         preset=preset,
         sensitive_headers=sensitive,
     )
+
+
+def _tenant_verifier(key: str, raw: Mapping[str, Any], verify: dict[str, Any]) -> TenantVerifier:
+    """The verifier of an endpoint with ``secret_resolver``: no fixed secret may be given as well."""
+    given = [k for k in ("secret", "secrets", "api_key", "api_keys") if k in raw]
+    given += [f"verify.{k}" for k in ("secrets", "keys") if k in verify]
+    if given:
+        raise ConfigurationError("give either a secret or a secret_resolver, not both", key=f"{key}.{given[0]}")
+    return TenantVerifier.from_settings(raw, verify, str(verify.get("scheme", "")).lower(), key)
 
 
 def _secrets(

@@ -91,6 +91,8 @@ class SettingsModel:
     retry_after: int = 5
     max_events: int = 100_000
     log_bodies: bool = False
+    #: "text", or "json" for one JSON object per line (``hookinbox serve``; see docs/observability.md)
+    log_format: str = "text"
     #: the token of the standalone dashboard (``hookinbox serve --dashboard``); write it as ``"${VAR}"``
     dashboard_token: str | None = None
     source: str = "<dict>"

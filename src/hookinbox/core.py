@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hookinbox import _tracing
 from hookinbox.drive import Call, Flow, store_call
 from hookinbox.envelope import parse_object
 from hookinbox.errors import (
@@ -35,6 +36,7 @@ from hookinbox.errors import (
 from hookinbox.events import Event, EventRecord
 from hookinbox.executors import Executor
 from hookinbox.settings import EndpointSettings
+from hookinbox.verifiers.tenant import TenantVerifier
 
 if TYPE_CHECKING:
     from hookinbox.runtime import Runtime
@@ -119,8 +121,11 @@ def receive(
     they are called directly (a driver round trip costs more than they do).
     """
     started = time.perf_counter()
+    flow = _receive(rt, endpoint, headers, body, executor)
+    if _tracing.ACTIVE:  # OpenTelemetry installed or JSON logs on: a span and the log fields around it
+        flow = _tracing.traced_receive(flow, endpoint)
     try:
-        return (yield from _receive(rt, endpoint, headers, body, executor))
+        return (yield from flow)
     finally:
         rt.observe_time("ack", endpoint.name, time.perf_counter() - started)
 
@@ -135,7 +140,10 @@ def _receive(
     now = rt.clock()
     envelope = endpoint.envelope
     try:
-        endpoint.verifier.verify(headers, body, now)
+        verifier = endpoint.verifier
+        if isinstance(verifier, TenantVerifier):  # per-tenant secrets: looked up (maybe I/O) by the driver
+            verifier = yield from verifier.resolve(headers, body, now)
+        verifier.verify(headers, body, now)
         payload = parse_object(body)
         handshake = getattr(endpoint.verifier, "handshake", None)
         answer = handshake(payload, headers) if handshake is not None else None
@@ -145,12 +153,16 @@ def _receive(
         event_type = envelope.event_type(payload, headers)
         event_id = envelope.event_id(payload, headers, body, event_type)
         timestamp = envelope.event_timestamp(payload)
+        if _tracing.ACTIVE:
+            _tracing.note_event(event_type, event_id)
     except Rejected as exc:
         log.info("rejected delivery to %s: %s %s", endpoint.name, exc.status, exc.detail)
         rt.observe("rejected", endpoint.name, exc.code)
         return reply_for(exc)
     sensitive = endpoint.sensitive_headers
     kept = {k: v for k, v in headers.items() if k not in sensitive}
+    if _tracing.ACTIVE:  # the receive span's traceparent rides with the event to the handlers
+        _tracing.note_headers(kept)
     record = EventRecord(
         endpoint=endpoint.name,
         id=event_id,

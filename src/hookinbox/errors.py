@@ -25,6 +25,7 @@ __all__ = [
     "PayloadTooLarge",
     "QueueFull",
     "Rejected",
+    "SecretUnavailable",
     "SettingsErrors",
     "StoreFull",
     "StoreUnavailable",
@@ -175,3 +176,9 @@ class QueueFull(Unavailable):
     """The executor queue is full and the store is not durable."""
 
     code = "queue_full"
+
+
+class SecretUnavailable(Unavailable):
+    """The endpoint's secret resolver failed; a retry may find the secret."""
+
+    code = "secret_unavailable"

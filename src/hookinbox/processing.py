@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hookinbox import _tracing
 from hookinbox.drive import Call, Flow, is_async_callable, run_sync, store_call
 from hookinbox.events import Event, EventRecord, Status
 from hookinbox.runtime import Runtime
@@ -110,7 +111,10 @@ def process_batch(rt: Runtime, items: Sequence[Item], go_on: Callable[[], bool] 
             settles.append((record.endpoint, record.id, Status.FAILED, rt.clock(), rt.clock(), _NOT_STARTED))
             continue
         started = rt.clock()
-        outcome, settle = yield from _run_handlers(rt, record, event)
+        flow = _run_handlers(rt, record, event)
+        if _tracing.ACTIVE:  # OpenTelemetry installed or JSON logs on: log fields, the receive span as parent
+            flow = _tracing.traced_process(flow, record)
+        outcome, settle = yield from flow
         outcomes.append(outcome)
         settles.append(settle)
         _report(rt, record, outcome, settle, started)
@@ -147,7 +151,10 @@ def _run_handlers(rt: Runtime, record: EventRecord, event: Event | None) -> Flow
     for name, fn in todo:
         started = time.perf_counter()
         try:
-            yield Call(fn, event, blocking=not is_async_callable(fn))
+            if _tracing.ACTIVE:
+                yield _tracing.handler_call(fn, name, event)
+            else:
+                yield Call(fn, event, blocking=not is_async_callable(fn))
         except Exception as exc:
             errors.append(f"{name}: {_error_text(exc)}")
             log.exception(

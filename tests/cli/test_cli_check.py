@@ -161,3 +161,19 @@ def test_workers_refuse_a_memory_store(tmp_path: Path) -> None:
     done = run_cli("serve", "--workers", "2", "--port", "0", cwd=tmp_path)
     assert done.returncode == 1
     assert "--workers 2 needs a durable store" in done.stderr
+
+
+def test_check_imports_a_secret_resolver(tmp_path: Path) -> None:
+    """A per-tenant endpoint: check imports its secret_resolver and names the key when it does not import."""
+    (tmp_path / "tenants.py").write_text("def for_shop(headers, tenant):\n    return None\n")
+    base = '[endpoints.shop]\npath = "/wh"\npreset = "shopify"\n'
+    (tmp_path / "hookinbox.toml").write_text(base + 'secret_resolver = "tenants:for_shop"\n')
+    done = run_cli("check", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "ok: secret resolver of shop imported" in done.stdout
+    (tmp_path / "hookinbox.toml").write_text(base + 'secret_resolver = "nowhere:for_shop"\n')
+    done = run_cli("check", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0].startswith(
+        "error: secret resolver: endpoints.shop.secret_resolver: cannot import 'nowhere' for secret resolver"
+    )

@@ -122,3 +122,23 @@ def test_sigterm_drains_and_exits_cleanly(tmp_path: Path, start_server: object) 
     assert rc in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once shut down, so the parent sees it
     assert "hookinbox stopped; store closed" in err
     assert "Application shutdown complete" in err
+
+
+@pytest.mark.parametrize("how", ["--log-json", "log_format"])
+def test_json_logs_one_object_per_line_with_the_delivery_fields(tmp_path: Path, start_server: object, how: str) -> None:
+    """--log-json (or log_format = "json"): every stderr line is a JSON object; a refusal names endpoint and scheme."""
+    if how == "--log-json":
+        write_settings(tmp_path)
+        s = start_server(tmp_path, "--log-json")  # type: ignore[operator]
+    else:
+        write_settings(tmp_path, log_format="json")
+        s = start_server(tmp_path)  # type: ignore[operator]
+    conf = tmp_path / "other.toml"
+    conf.write_text('[endpoints.shop]\npath = "/webhooks/cimplify"\npreset = "cimplify"\nsecret = "wrong"\n')
+    assert run_cli("send", "shop", "--config", str(conf), "--url", s.url, cwd=tmp_path).returncode == 1
+    _, err = s.stop()
+    lines = [json.loads(line) for line in err.splitlines() if line.strip()]
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    (refused,) = [line for line in lines if line["message"].startswith("rejected delivery to shop")]
+    assert refused["endpoint"] == "shop" and refused["scheme"] == "hmac-sha256" and refused["level"] == "INFO"
+    assert "wrong" not in json.dumps(lines)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hookinbox.settings import Settings
+from hookinbox.verifiers.tenant import TenantVerifier
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "schemes.md"
 BLOCKS = re.findall(r"```toml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
@@ -33,5 +34,8 @@ def test_doc_settings_example_builds(block: str) -> None:
     """Each complete TOML example in docs/schemes.md builds valid Settings."""
     settings = Settings.from_dict(tomllib.loads(block), env=AnySecret())
     for endpoint in settings.endpoints.values():
-        headers = endpoint.verifier.headers_for(b"{}", 1_700_000_000.0)
-        endpoint.verifier.verify({k.lower(): v for k, v in headers.items()}, b"{}", 1_700_000_000.0)
+        verifier = endpoint.verifier
+        if isinstance(verifier, TenantVerifier):  # per-tenant secrets: the scheme's verifier with one tenant's secret
+            verifier = verifier.for_secrets([AnySecret().get("")])
+        headers = verifier.headers_for(b"{}", 1_700_000_000.0)
+        verifier.verify({k.lower(): v for k, v in headers.items()}, b"{}", 1_700_000_000.0)

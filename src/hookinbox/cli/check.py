@@ -65,6 +65,16 @@ def run(ctx: Context) -> int:
             )
         elif not count and not in_code:
             echo("note: no handlers: events are recorded and marked done")
+    for ep in s.endpoints.values():  # per-tenant secrets: import the resolver now, not at the first delivery
+        load = getattr(ep.verifier, "load", None)
+        if load is not None:
+            try:
+                load()
+            except ConfigurationError as exc:
+                err(f"error: secret resolver: {exc}")
+                problems += 1
+            else:
+                echo(f"ok: secret resolver of {ep.name} imported")
     problems += _check_store(inbox)
     if problems:
         err(plural(problems, "problem"))

@@ -57,6 +57,7 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="serve the dashboard at /dashboard too (token: $HOOKINBOX_DASHBOARD_TOKEN)",
     )
+    p.add_argument("--log-json", action="store_true", help="log one JSON object per line (with trace ids)")
     p.set_defaults(run=run)
 
 
@@ -114,17 +115,23 @@ def build_app(inbox: Inbox, *, owns_inbox: bool = True) -> WebhookMiddleware:
     return WebhookMiddleware(host_app(inbox, owns_inbox=owns_inbox), inbox)
 
 
-def setup_logging(level: str = "info") -> None:
+def setup_logging(level: str = "info", json_lines: bool = False) -> None:
     """Log hookinbox (and handler) records to stderr, unless the host configured logging already."""
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if json_lines:  # --log-json / log_format = "json": one JSON object per line
+            from hookinbox.jsonlog import JsonFormatter
+
+            root.handlers[0].setFormatter(JsonFormatter())
 
 
 def create_app() -> WebhookMiddleware:
     """uvicorn factory (``hookinbox.cli.serve:create_app``): settings from ``$HOOKINBOX_SETTINGS``."""
-    setup_logging(os.environ.get("HOOKINBOX_LOG_LEVEL", "info"))
-    inbox = Inbox(load_settings(None))
+    settings = load_settings(None)
+    json_lines = os.environ.get("HOOKINBOX_LOG_FORMAT") == "json" or settings.log_format == "json"
+    setup_logging(os.environ.get("HOOKINBOX_LOG_LEVEL", "info"), json_lines)
+    inbox = Inbox(settings)
     inbox.settings.log_notes()
     inbox.load_handlers()
     return build_app(inbox)
@@ -141,8 +148,9 @@ def _uvicorn() -> Any:
 def run(ctx: Context) -> int:
     args = ctx.args
     uvicorn = _uvicorn()
-    setup_logging(args.log_level)
     inbox = ctx.inbox()
+    json_lines = args.log_json or inbox.settings.log_format == "json"
+    setup_logging(args.log_level, json_lines)
     inbox.settings.log_notes()  # advice such as a secret written in the file, once, at start-up
     inbox.load_handlers()  # import errors now, not on the first delivery
     reach_store(inbox)  # an unreachable store fails here, with its error, before binding the port
@@ -178,6 +186,8 @@ def _run_workers(ctx: Context, uvicorn: Any, sock: socket.socket, where: str, co
     os.environ[CONFIG_ENV] = str(config_path(getattr(args, "config", None)).resolve())
     os.environ[STORE_ENV] = inbox.settings.store
     os.environ["HOOKINBOX_LOG_LEVEL"] = args.log_level
+    if args.log_json:
+        os.environ["HOOKINBOX_LOG_FORMAT"] = "json"
     ctx.close()
     echo(f"hookinbox: listening on {where} ({', '.join(inbox.paths)}, /healthz) with {args.workers} workers")
     config = uvicorn.Config(

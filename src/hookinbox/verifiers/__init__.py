@@ -77,7 +77,13 @@ def build_verifier(options: dict[str, Any], key: str = "verify") -> Verifier:
         raise ConfigurationError(
             f"unknown scheme {scheme!r}{hint}; one of {', '.join(sorted(SCHEMES))}", key=f"{key}.scheme"
         )
-    return factory(options, key)
+    verifier = factory(options, key)
+    if getattr(verifier, "scheme", None) is None:
+        try:  # the scheme's name, for traces and logs (a verifier with __slots__ goes without)
+            verifier.scheme = scheme.lower()  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+    return verifier
 
 
 def verify(
