@@ -12,6 +12,7 @@ import pytest
 
 from hookinbox import ConfigurationError, Inbox
 from hookinbox.verifiers.tenant import TenantVerifier
+from tests.toolkit import Clock
 
 SHOPS = {"acme.myshopify.com": ["acme-secret"], "zeta.myshopify.com": ["zeta-secret"]}
 CALLS: list[tuple[str | None, dict[str, str]]] = []
@@ -23,14 +24,6 @@ def for_shop(headers: Mapping[str, str], tenant: str | None) -> list[str] | None
     return SHOPS.get(tenant or "")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(autouse=True)
 def _reset() -> None:
     CALLS.clear()
@@ -39,7 +32,7 @@ def _reset() -> None:
 
 
 def shopify_inbox(resolver: Any = "tests.core.test_tenant_secrets:for_shop", **endpoint: Any) -> tuple[Inbox, Clock]:
-    clock = Clock()
+    clock = Clock(1_800_000_000.0)
     settings = {
         "hookinbox": {"store": "memory://"},
         "endpoints": {"shopify": {"path": "/webhooks/shopify", "preset": "shopify", "secret_resolver": resolver, **endpoint}},
