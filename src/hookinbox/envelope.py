@@ -88,8 +88,10 @@ def parse_object(body: bytes) -> dict[str, Any]:
                 payload = json.loads(body)
         else:
             payload = json.loads(body)
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise MalformedPayload("body is not valid JSON") from None
+    except RecursionError:  # the standard library gives up around 1,000 levels: far past the limit
+        raise MalformedPayload(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
     if not isinstance(payload, dict):
         raise MalformedPayload(f"body is JSON {type(payload).__name__}, expected an object")
     # depth <= number of brackets: two C-speed counts clear almost every body without a walk
