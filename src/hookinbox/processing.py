@@ -27,7 +27,7 @@ from hookinbox.drive import Call, Flow, is_async_callable, run_sync, store_call
 from hookinbox.events import Event, EventRecord, Status
 from hookinbox.runtime import Runtime
 from hookinbox.stores import Store
-from hookinbox.stores._batched import Settle
+from hookinbox.stores._claims import Settle
 
 __all__ = ["SweepPolicy", "maintain", "process", "process_batch", "process_due", "release", "sweep"]
 

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from hookinbox.errors import StoreUnavailable
-from hookinbox.stores._batch import Batcher
+from hookinbox.stores._groupcommit import Batcher
 from tests.toolkit import wait_for
 
 

@@ -22,7 +22,7 @@ import pytest
 from hookinbox.errors import ConfigurationError, StoreUnavailable
 from hookinbox.events import EventRecord, Status
 from hookinbox.stores import store_from_url
-from hookinbox.stores._batch import Batcher
+from hookinbox.stores._groupcommit import Batcher
 from hookinbox.stores.redis import RedisStore
 from tests.stores._helpers import TcpProxy, via
 

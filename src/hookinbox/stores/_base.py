@@ -6,7 +6,7 @@ A store that inherits :class:`StoreBase` needs only the synchronous methods of
 ``arecord``, ``claim_many``/``settle_many`` and ``aclaim_many``/``asettle_many``. The async forms
 call the sync method directly when the store never blocks (``blocking = False``), and in a worker
 thread (``asyncio.to_thread``) when it does. The SQL and Redis stores override the batch calls with
-one transaction / one script call per batch (:mod:`hookinbox.stores._batched`).
+one transaction / one script call per batch (:mod:`hookinbox.stores._claims`).
 """
 
 from __future__ import annotations

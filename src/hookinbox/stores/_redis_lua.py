@@ -13,7 +13,7 @@ claiming process; its ``history`` is the attempts, one JSON object per line, old
 first, at most 25 (newline-separated so a script appends and trims without decoding).
 """
 
-# The hot path runs in batches (:mod:`hookinbox.stores._batch`): one script call
+# The hot path runs in batches (:mod:`hookinbox.stores._groupcommit`): one script call
 # per batch, the batch as ONE argument of fields, each ``<length>:<bytes>`` (or
 # ``-`` for nil), item after item. Per item each script does exactly what one
 # call for that item alone would do, in batch order, and returns one result per

@@ -13,7 +13,7 @@ finished ones (:meth:`RedisStore.purge`), unfinished ones stay until handled.
 **Batches.** :meth:`~RedisStore.record`, :meth:`~RedisStore.claim`,
 :meth:`~RedisStore.complete` and :meth:`~RedisStore.fail` (and their async
 forms ``arecord``, ``aclaim``, ``acomplete``, ``afail``, which never block the
-event loop) go through a :class:`~hookinbox.stores._batch.Batcher` each: one
+event loop) go through a :class:`~hookinbox.stores._groupcommit.Batcher` each: one
 writer thread takes whatever queued while it wrote the previous batch, at most
 ``max_batch``, and sends it as ONE script call (``RECORD_MANY``,
 ``CLAIM_MANY``, ``SETTLE_MANY``) with the batch as one length-prefixed
@@ -66,8 +66,8 @@ from hookinbox.events import EventRecord, ProcessInfo, Status
 from hookinbox.stores import StoreHealth, StoreStats, writers_health
 from hookinbox.stores import _redis_lua as lua
 from hookinbox.stores._base import dead_message
-from hookinbox.stores._batch import Batcher
-from hookinbox.stores._batched import BatchedProcessing, Claim, Settle
+from hookinbox.stores._claims import BatchedProcessing, Claim, Settle
+from hookinbox.stores._groupcommit import Batcher
 from hookinbox.stores._query import Cursor, Filters, Timeline, add_to_timeline, empty_timeline
 from hookinbox.stores._redis_codec import (
     claimed,

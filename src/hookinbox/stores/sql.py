@@ -16,7 +16,7 @@ inserts of one key block on its index entry until the first commits, then
 fail as duplicates, so exactly one wins across threads and processes.
 
 Records, claims and settlements each go through a group-commit writer thread
-(:mod:`hookinbox.stores._batch`, :mod:`hookinbox.stores._batched`): one
+(:mod:`hookinbox.stores._groupcommit`, :mod:`hookinbox.stores._claims`): one
 transaction per batch, and the event loop never blocks. Claims are conditional
 ``UPDATE`` statements checked by row count, run in key order within a batch.
 The schema is created on first use; :func:`ddl` (or
@@ -56,10 +56,10 @@ from hookinbox.errors import ConfigurationError
 from hookinbox.events import FINISHED, EventRecord, Status
 from hookinbox.stores import StoreHealth, writers_health
 from hookinbox.stores._base import outcome_of
-from hookinbox.stores._batch import Batcher
-from hookinbox.stores._batched import BatchedProcessing, Claim, Settle
-from hookinbox.stores._sqlops import SQLOperations, record_from_row
+from hookinbox.stores._claims import BatchedProcessing, Claim, Settle
+from hookinbox.stores._groupcommit import Batcher
 from hookinbox.stores._sqlprocs import SQLProcesses
+from hookinbox.stores._sqlqueries import SQLQueries, record_from_row
 from hookinbox.stores._sqlschema import SCHEMA_VERSION, Tables, create_engine, ddl, migrate, upgrade_ddl
 
 __all__ = ["SQLStore", "ddl"]
@@ -73,7 +73,7 @@ _ENGINE_KEYS = (
 )  # fmt: skip
 
 
-class SQLStore(BatchedProcessing, SQLProcesses, SQLOperations):
+class SQLStore(BatchedProcessing, SQLProcesses, SQLQueries):
     durable = True
     blocking = True
 
@@ -102,7 +102,7 @@ class SQLStore(BatchedProcessing, SQLProcesses, SQLOperations):
         self._recorder: Batcher[EventRecord, bool] = Batcher(
             self._write_batch, max_batch=max_batch, timeout=record_timeout, name="hookinbox-sql-record"
         )
-        # claims and settlements: batched the same way, one transaction per batch (stores/_batched.py)
+        # claims and settlements: batched the same way, one transaction per batch (stores/_claims.py)
         self._start_batchers(max_batch=max_batch, timeout=record_timeout, name="hookinbox-sql")
         self._processing_statements()
         # A forked child (gunicorn --preload, multiprocessing) must not share the parent's pooled

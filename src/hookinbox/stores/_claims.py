@@ -3,7 +3,7 @@
 Processing an event costs two store operations (claim, then complete or fail). Written one per
 call, each pays the client library's whole per-command cost (and, for SQL, a transaction and its
 commit); under load most of a durable store's CPU went there. :class:`BatchedProcessing` sends
-them through two :class:`~hookinbox.stores._batch.Batcher` writers, so whatever queued while the
+them through two :class:`~hookinbox.stores._groupcommit.Batcher` writers, so whatever queued while the
 previous batch was written goes in one call: the store implements ``_claim_many`` and
 ``_settle_many`` (one result per item, in order), and gets ``claim``/``aclaim``,
 ``complete``/``acomplete`` and ``fail``/``afail``. The async twins await their batch without
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from hookinbox.events import EventRecord, Status
 from hookinbox.stores._base import Settle, StoreBase
-from hookinbox.stores._batch import Batcher
+from hookinbox.stores._groupcommit import Batcher
 
 __all__ = ["BatchedProcessing", "Claim", "Settle"]
 

@@ -1,8 +1,11 @@
-"""Reading and maintaining the SQL store's table: inspection (get, find, list, stats), replay,
-retention (purge, drop_bodies) and the untimed transactions they and the DDL run in.
+"""The operator's side of the SQL store: inspection (get, find, list, stats, the dashboard's
+keyset pages, timeline and counts), replay, retention (purge, drop_bodies) and the untimed
+transactions they and the DDL run in.
 
-:class:`SQLOperations` is the base of :class:`~hookinbox.stores.sql.SQLStore`, which owns the
-engine and the hot path (record, claim, settle); kept apart so that neither module is long.
+:class:`SQLQueries` is the base of :class:`~hookinbox.stores.sql.SQLStore`. The split follows who
+calls what: ``sql.py`` holds the engine and the hot path that deliveries and workers take (record,
+claim, settle, due), this module what operators, the CLI and the dashboard do, and ``_sqlprocs.py``
+the process registry. Each part reads the same ``Tables``.
 """
 
 from __future__ import annotations
@@ -21,12 +24,12 @@ from hookinbox.stores._base import history_from_json
 from hookinbox.stores._query import TIMELINE_STATUSES, Cursor, Timeline, empty_timeline
 from hookinbox.stores._sqlschema import UNTIMED, Tables
 
-__all__ = ["SQLOperations", "record_from_row"]
+__all__ = ["SQLQueries", "record_from_row"]
 
 _FINISHED = [s.value for s in FINISHED]
 
 
-class SQLOperations:
+class SQLQueries:
     """What the store does besides the hot path; the store sets these attributes."""
 
     engine: sa.Engine
