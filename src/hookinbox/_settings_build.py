@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hookinbox._settings_model import EndpointSettings, RetryPolicy, SettingsModel
+from hookinbox._settings_model import EXECUTOR_KINDS, EndpointSettings, RetryPolicy, SettingsModel
 from hookinbox.envelope import Envelope
 from hookinbox.errors import ConfigurationError, SettingsErrors, toml_location
 from hookinbox.presets import Preset, get_preset
@@ -140,7 +140,6 @@ _POSITIVE = {"dedup_ttl", "retention", "lease", "sweep_interval", "body_timeout"
 #: the most handler attempts: beyond this a backoff of ``delay * 2 ** (n - 1)`` means nothing (and overflows)
 MAX_ATTEMPTS = 100
 
-_EXECUTORS = ("auto", "thread", "threads", "asyncio")
 
 #: common spellings of store URLs, rewritten to the driver hookinbox installs with its extra
 _STORE_ALIASES = {
@@ -237,9 +236,7 @@ def _convert(kind: str, value: Any, key: str, strict: bool = False) -> Any:
     if not isinstance(value, str) or not value:
         raise ConfigurationError(f"expected a non-empty string, got {value!r}", key=key)
     if kind == "executor":
-        from hookinbox.executors import _REMOTE
-
-        choices = [*_EXECUTORS, *_REMOTE]
+        choices = list(EXECUTOR_KINDS)
         if value.strip().lower() not in choices:
             raise ConfigurationError(_choice(value, choices, "executor"), key=key)
         return value.strip().lower()

@@ -16,7 +16,10 @@ from hookinbox.errors import ConfigurationError
 from hookinbox.presets import Preset
 from hookinbox.verifiers import Verifier
 
-__all__ = ["EndpointSettings", "RetryPolicy", "SettingsModel"]
+__all__ = ["EXECUTOR_KINDS", "EndpointSettings", "RetryPolicy", "SettingsModel"]
+
+#: what the ``executor`` setting may name (``threads`` is an alias of ``thread``)
+EXECUTOR_KINDS = ("auto", "thread", "threads", "asyncio", "celery", "rq")
 
 log = logging.getLogger("hookinbox")
 

@@ -231,13 +231,3 @@ def _body_for_log(body: bytes) -> str:
     if len(body) <= LOG_BODY_LIMIT:
         return body.decode("utf-8", "replace")
     return body[:LOG_BODY_LIMIT].decode("utf-8", "replace") + f"... ({len(body)} bytes, cut at {LOG_BODY_LIMIT})"
-
-
-def __getattr__(name: str) -> object:
-    """``lower_headers_from_asgi`` and ``lower_headers_from_environ`` moved to :mod:`hookinbox._shell`
-    (the shell toolkit); still importable from here."""
-    if name in ("lower_headers_from_asgi", "lower_headers_from_environ"):
-        from hookinbox import _shell
-
-        return getattr(_shell, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

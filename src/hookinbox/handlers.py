@@ -7,14 +7,11 @@ import pkgutil
 import threading
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from hookinbox.errors import ConfigurationError
 
-if TYPE_CHECKING:
-    from hookinbox.inbox import Inbox
-
-__all__ = ["Handler", "HandlerRegistry", "Registrations", "import_handler", "resolve"]
+__all__ = ["Handler", "HandlerRegistry", "HandlerTarget", "Registrations", "import_handler", "resolve"]
 
 Handler = Callable[..., Any]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -116,6 +113,18 @@ class HandlerRegistry:
         return len(self._entries)
 
 
+class HandlerTarget(Protocol):
+    """What registrations are added to: an :class:`~hookinbox.inbox.Inbox` (named structurally, so this
+    module stays below the inbox)."""
+
+    def add_handler(
+        self, fn: Handler, pattern: str = "*", *, endpoint: str | None = None, name: str | None = None
+    ) -> None: ...
+
+
+IB = TypeVar("IB", bound=HandlerTarget)
+
+
 class Registrations:
     """Handler registrations that outlive an :class:`~hookinbox.inbox.Inbox`: the one registry of the shells.
 
@@ -128,7 +137,7 @@ class Registrations:
 
     def __init__(self) -> None:
         self._entries: list[tuple[Handler, str, str | None, str | None]] = []
-        self._bound: weakref.WeakSet[Inbox] = weakref.WeakSet()
+        self._bound: weakref.WeakSet[HandlerTarget] = weakref.WeakSet()
         self._lock = threading.Lock()
 
     def on(self, pattern: str = "*", *, endpoint: str | None = None, name: str | None = None) -> Callable[[F], F]:
@@ -147,7 +156,7 @@ class Registrations:
         for inbox in bound:
             inbox.add_handler(fn, pattern, endpoint=endpoint, name=name)
 
-    def bind(self, inbox: Inbox) -> Inbox:
+    def bind(self, inbox: IB) -> IB:
         """Add every registration to ``inbox`` and keep adding later ones; returns ``inbox``."""
         with self._lock:
             entries = list(self._entries)
@@ -161,12 +170,12 @@ class Registrations:
         with self._lock:
             self._entries = [e for e in self._entries if e[0] is not fn]
 
-    def unbind(self, inbox: Inbox) -> None:
+    def unbind(self, inbox: HandlerTarget) -> None:
         with self._lock:
             self._bound.discard(inbox)
 
     @property
-    def inboxes(self) -> list[Inbox]:
+    def inboxes(self) -> list[HandlerTarget]:
         """The inboxes bound and still alive."""
         with self._lock:
             return list(self._bound)

@@ -15,7 +15,8 @@ from hookinbox._liveness import Liveness
 from hookinbox.drive import run_async, run_sync
 from hookinbox.errors import ConfigurationError
 from hookinbox.events import Status
-from hookinbox.executors import Executor, UnitOfWork, make_executor
+from hookinbox.executors import Executor, UnitOfWork
+from hookinbox.executors._factory import make_executor
 from hookinbox.handlers import Handler, HandlerRegistry
 from hookinbox.runtime import Observer, Runtime, Timer
 from hookinbox.settings import EndpointSettings, Settings, load_settings

@@ -11,10 +11,9 @@ from hookinbox import _shell, core
 from hookinbox.errors import BodyTimeout, MalformedPayload, MethodNotAllowed, PayloadTooLarge
 
 
-def test_header_lowering_is_still_importable_from_core() -> None:
-    """The helpers moved to the toolkit; the old import path keeps working."""
-    assert core.lower_headers_from_asgi is _shell.lower_headers_from_asgi
-    assert core.lower_headers_from_environ is _shell.lower_headers_from_environ
+def test_header_lowering_lives_in_the_shell_toolkit_only() -> None:
+    """Header lowering is a shell's job: the toolkit has it, the sans-IO core no longer does."""
+    assert not hasattr(core, "lower_headers_from_asgi") and not hasattr(core, "lower_headers_from_environ")
     assert _shell.lower_headers_from_asgi([(b"X-A", b"1"), (b"x-a", b"2")]) == {"x-a": "1, 2"}
 
 

@@ -9,25 +9,21 @@ then answers 503 (memory store) or leaves the event pending in the durable
 store, where this process queues it again as soon as there is room.
 
 Every executor has the same life cycle: ``start``/``stop`` for sync hosts,
-``astart``/``astop`` on an event loop; :func:`make_executor` is the one
-place that turns the ``executor`` setting into one.
+``astart``/``astop`` on an event loop;
+:func:`hookinbox.executors._factory.make_executor` is the one place that turns
+the ``executor`` setting into one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
-from hookinbox.errors import ConfigurationError
+from hookinbox._settings_model import EXECUTOR_KINDS
 from hookinbox.events import Event
 
-if TYPE_CHECKING:
-    from hookinbox._liveness import Liveness
-    from hookinbox.runtime import Runtime
-
-__all__ = ["KINDS", "Executor", "ExecutorBase", "UnitOfWork", "make_executor", "resolve_kind"]
+__all__ = ["KINDS", "Executor", "ExecutorBase", "UnitOfWork"]
 
 T = TypeVar("T")
 
@@ -42,12 +38,7 @@ class UnitOfWork(Protocol):
 
 
 #: what the ``executor`` setting may name
-KINDS = ("auto", "thread", "threads", "asyncio", "celery", "rq")
-
-_REMOTE: dict[str, str] = {
-    "celery": "hookinbox.executors.celery:CeleryExecutor",
-    "rq": "hookinbox.executors.rq:RQExecutor",
-}
+KINDS = EXECUTOR_KINDS
 
 
 @runtime_checkable
@@ -101,43 +92,3 @@ class ExecutorBase:
 
     def pending(self) -> int:
         return 0
-
-
-def resolve_kind(kind: str, *, asynchronous: bool) -> str:
-    """The executor a setting means on this host: ``auto`` is asyncio on ASGI, threads elsewhere."""
-    if kind == "auto":
-        return "asyncio" if asynchronous else "thread"
-    if kind == "threads":
-        return "thread"
-    if kind not in KINDS:
-        choices = ", ".join(k for k in KINDS if k != "threads")
-        raise ConfigurationError(f"unknown executor {kind!r}; one of {choices}", key="hookinbox.executor")
-    return kind
-
-
-def make_executor(
-    rt: Runtime, liveness: Liveness, *, asynchronous: bool, unit_of_work: UnitOfWork | None = None
-) -> Executor:
-    """The one factory: the executor the settings name, for a sync or an async host."""
-    kind = resolve_kind(rt.settings.executor, asynchronous=asynchronous)
-    s = rt.settings
-    if kind == "thread":
-        from hookinbox.executors.threads import ThreadExecutor
-
-        return ThreadExecutor(rt, liveness, workers=s.workers, queue_size=s.queue_size, unit_of_work=unit_of_work)
-    if kind == "asyncio":
-        if not asynchronous:
-            raise ConfigurationError("executor 'asyncio' needs an ASGI host; use 'thread'", key="hookinbox.executor")
-        from hookinbox.executors.aio import AsyncioExecutor
-
-        return AsyncioExecutor(rt, liveness, workers=s.workers, queue_size=s.queue_size, unit_of_work=unit_of_work)
-    if not rt.store.durable:
-        raise ConfigurationError(
-            f"executor {kind!r} runs handlers in other processes, which cannot see a memory store; "
-            "use sqlite, postgresql, mysql or redis",
-            key="hookinbox.store",
-        )
-    module_name, _, cls_name = _REMOTE[kind].partition(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
-    ex: Executor = cls.from_runtime(rt)
-    return ex
