@@ -298,3 +298,27 @@ def test_a_forked_child_has_its_own_writer_and_none_of_the_parents_calls() -> No
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     batcher.close()
+
+
+def test_fair_lock_hands_over_in_arrival_order() -> None:
+    """A writer that releases and asks again queues behind the writers already waiting (SQLite's turns)."""
+    import threading
+
+    from hookinbox.stores._groupcommit import FairLock
+
+    lock = FairLock()
+    order: list[str] = []
+    lock.__enter__()
+    waiting = []
+    for name in ("claim", "settle"):
+        t = threading.Thread(target=lambda n=name: (lock.__enter__(), order.append(n), lock.__exit__()))
+        t.start()
+        waiting.append(t)
+        wait_for(lambda k=len(waiting): len(lock._waiters) == k, what=f"{name} to wait")
+    lock.__exit__()  # the holder (a busy record writer) lets go ...
+    lock.__enter__()  # ... and asks again at once: it must wait for both
+    order.append("record")
+    lock.__exit__()
+    for t in waiting:
+        t.join(5)
+    assert order == ["claim", "settle", "record"]

@@ -20,9 +20,12 @@ from collections.abc import Sequence
 
 from hookinbox.events import EventRecord, Status
 from hookinbox.stores._base import Settle, StoreBase
-from hookinbox.stores._groupcommit import Batcher
+from hookinbox.stores._groupcommit import Batcher, FairLock
 
 __all__ = ["BatchedProcessing", "Claim", "Settle"]
+
+#: how long a claim or a settlement waits for its writer (a delivery's record waits ``record_timeout``)
+PROCESSING_TIMEOUT = 30.0
 
 Claim = tuple[str, str, float, float, str | None]  # endpoint, id, now, lease, owner (the claiming process)
 
@@ -39,9 +42,13 @@ class BatchedProcessing(StoreBase):
     _claimer: Batcher[Claim, EventRecord | None]
     _settler: Batcher[Settle, bool]
 
-    def _start_batchers(self, *, max_batch: int, timeout: float, name: str) -> None:
-        self._claimer = Batcher(self._claim_many, max_batch=max_batch, timeout=timeout, name=f"{name}-claim")
-        self._settler = Batcher(self._settle_many, max_batch=max_batch, timeout=timeout, name=f"{name}-settle")
+    def _start_batchers(self, *, max_batch: int, timeout: float, name: str, turn: FairLock | None = None) -> None:
+        # No sender waits on a claim or a settlement (the 200 went out already), so they wait longer
+        # than a delivery's record does: a caller that gave up on a claim that then landed leaves the
+        # event ``processing`` under its lease, owned by this live process, for up to ``lease``.
+        wait = max(timeout, PROCESSING_TIMEOUT)
+        self._claimer = Batcher(self._claim_many, max_batch=max_batch, timeout=wait, name=f"{name}-claim", turn=turn)
+        self._settler = Batcher(self._settle_many, max_batch=max_batch, timeout=wait, name=f"{name}-settle", turn=turn)
 
     def _close_batchers(self) -> None:
         self._claimer.close()

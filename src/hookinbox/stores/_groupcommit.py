@@ -39,7 +39,7 @@ from typing import Any, Generic, TypeVar
 
 from hookinbox.errors import StoreUnavailable
 
-__all__ = ["Batcher"]
+__all__ = ["Batcher", "FairLock"]
 
 log = logging.getLogger("hookinbox.store")
 
@@ -48,6 +48,39 @@ R = TypeVar("R")
 
 # A queued call: (item, the caller's loop or None for a thread, its future).
 _Entry = tuple[Any, asyncio.AbstractEventLoop | None, Any]
+
+
+class FairLock:
+    """A lock handed over in arrival order (``threading.Lock`` lets the thread that just released it
+    take it again at once). The writers of one SQLite store take turns through one: with one writer
+    always busy (records under load), the claim and settle writers would otherwise starve, and
+    events would be acked but not handled until the load stopped."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: deque[threading.Event] = deque()
+        self._held = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Event()
+            self._waiters.append(turn)
+        turn.wait()  # the holder hands the lock over directly: held stays True
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().set()
+            else:
+                self._held = False
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters = deque()
+        self._held = False
 
 
 class Batcher(Generic[T, R]):
@@ -60,8 +93,11 @@ class Batcher(Generic[T, R]):
         max_batch: int = 200,
         timeout: float = 3.0,
         name: str = "hookinbox-store-writer",
+        turn: FairLock | None = None,
     ) -> None:
         self._write = write
+        #: shared with the other writers of a store that has one writer at a time (SQLite)
+        self.turn = turn
         self.max_batch = max(1, max_batch)
         self.timeout = timeout
         self.name = name
@@ -85,6 +121,8 @@ class Batcher(Generic[T, R]):
         self._cond = threading.Condition()
         self._items = deque()
         self._thread = None
+        if self.turn is not None:
+            self.turn._after_fork_in_child()
 
     def _ensure_thread(self) -> None:
         if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
@@ -189,7 +227,11 @@ class Batcher(Generic[T, R]):
         """Write ``batch``: one result per item, or ``_Failed`` for every item if the write raised."""
         self.busy_since = time.monotonic()
         try:
-            results = self._write([item for item, _, _ in batch])
+            if self.turn is not None:
+                with self.turn:
+                    results = self._write([item for item, _, _ in batch])
+            else:
+                results = self._write([item for item, _, _ in batch])
             if len(results) != len(batch):
                 raise RuntimeError(f"{len(results)} results for a batch of {len(batch)}")
         except Exception as exc:  # never the message: it may quote the parameters (bodies)

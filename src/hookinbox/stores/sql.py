@@ -57,7 +57,7 @@ from hookinbox.events import FINISHED, EventRecord, Status
 from hookinbox.stores import StoreHealth, writers_health
 from hookinbox.stores._base import outcome_of
 from hookinbox.stores._claims import BatchedProcessing, Claim, Settle
-from hookinbox.stores._groupcommit import Batcher
+from hookinbox.stores._groupcommit import Batcher, FairLock
 from hookinbox.stores._sqlprocs import SQLProcesses
 from hookinbox.stores._sqlqueries import SQLQueries, record_from_row
 from hookinbox.stores._sqlschema import SCHEMA_VERSION, Tables, create_engine, ddl, migrate, upgrade_ddl
@@ -99,11 +99,13 @@ class SQLStore(BatchedProcessing, SQLProcesses, SQLQueries):
         self.create_schema = create_schema
         self._ready = False
         self._setup_lock = threading.Lock()
+        # SQLite writes one transaction at a time: its writers take turns in arrival order
+        turn = FairLock() if self.dialect == "sqlite" else None
         self._recorder: Batcher[EventRecord, bool] = Batcher(
-            self._write_batch, max_batch=max_batch, timeout=record_timeout, name="hookinbox-sql-record"
+            self._write_batch, max_batch=max_batch, timeout=record_timeout, name="hookinbox-sql-record", turn=turn
         )
         # claims and settlements: batched the same way, one transaction per batch (stores/_claims.py)
-        self._start_batchers(max_batch=max_batch, timeout=record_timeout, name="hookinbox-sql")
+        self._start_batchers(max_batch=max_batch, timeout=record_timeout, name="hookinbox-sql", turn=turn)
         self._processing_statements()
         # A forked child (gunicorn --preload, multiprocessing) must not share the parent's pooled
         # connections: it drops them, without closing the parent's (SQLAlchemy's documented recipe).
