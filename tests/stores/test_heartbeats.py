@@ -232,3 +232,40 @@ def test_memory_store_registers_nothing() -> None:
         assert inbox.runtime.owner is None and inbox.liveness.can_claim
     finally:
         inbox.close()
+
+
+def test_the_django_database_recovers_a_killed_process(tmp_path: Path) -> None:
+    """The same on the Django store: a Django process SIGKILLed mid-handler, a new one takes its events."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import require_module
+
+    require_module("django")
+    root = Path(__file__).resolve().parents[2]
+    script = root / "tests" / "integrations" / "dj" / "heartbeat_worker.py"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
+    db, marker = str(tmp_path / "dj.sqlite3"), tmp_path / "runs.txt"
+
+    def run(mode: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, str(script), db, str(marker), mode, "2"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    held = run("hold")
+    try:
+        assert held.stdout is not None
+        assert [held.stdout.readline().strip() for _ in range(2)] == ["200", "200"]
+        wait_for(lambda: marker.exists() and marker.read_text().count("started") >= 2, what="the handlers to start")
+    finally:
+        _kill(held)
+    recover = run("recover")
+    out, err = recover.communicate(timeout=90)
+    assert recover.returncode == 0, err[-2000:]
+    assert out.strip() == "2", err[-2000:]
+    assert sorted(line.split()[1] for line in marker.read_text().splitlines() if line.startswith("done")) == _ids(2)
