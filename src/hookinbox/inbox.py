@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import os
 import threading
@@ -182,8 +181,6 @@ class Inbox:
             return True
         ok = await ex.astop(self.settings.drain_timeout if timeout is None else timeout)
         self._async_executor = None
-        if self._sync_executor is None:
-            await asyncio.to_thread(self.liveness.stop)
         return ok
 
     def startup(self) -> None:
@@ -198,8 +195,6 @@ class Inbox:
             return True
         ok = ex.stop(self.settings.drain_timeout if timeout is None else timeout)
         self._sync_executor = None
-        if self._async_executor is None:
-            self.liveness.stop()
         return ok
 
     def close(self) -> None:

@@ -227,16 +227,24 @@ def release(rt: Runtime, endpoint: str, event_id: str) -> Flow[None]:
         log.info("event %s (%s) interrupted by shutdown; released", event_id, endpoint, extra=_ids(endpoint, event_id))
 
 
-def sweep(rt: Runtime, submit: Callable[[str, str], bool], *, recover_after: float, limit: int = 500) -> Flow[int]:
+def sweep(
+    rt: Runtime,
+    submit: Callable[[str, str], bool],
+    *,
+    recover_after: float,
+    limit: int = 500,
+    prune: bool = True,
+) -> Flow[int]:
     """Find up to ``limit`` events due now and submit them; returns how many keys were found.
 
     Due: new but never picked up (older than ``recover_after``), failed and due, or abandoned (lease
-    expired). Stops at the first refusal (queue full): the rest stay due. Before looking, claims of
-    processes whose heartbeat stopped (see :mod:`hookinbox._liveness`) are released, so they are due.
+    expired). Stops at the first refusal (queue full): the rest stay due. With ``prune`` (a sweeper
+    asks once per ``sweep_interval``, not once per page of a backlog), claims of processes whose
+    heartbeat stopped (see :mod:`hookinbox._liveness`) are released first, so they are due.
     """
     store = rt.store
     now = rt.clock()
-    if store.durable:
+    if prune and store.durable:
         pruned = yield from store_call(store, store.release_dead, None, now, rt.settings.process_timeout)
         for info, keys in pruned:
             log.warning(

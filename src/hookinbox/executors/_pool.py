@@ -117,6 +117,8 @@ class WorkerPool:
             if self._stopping.is_set():
                 return not any(t.is_alive() for t in self._threads)
             self._stopping.set()
+        if self._handler_time in self.rt.sink.timers:
+            self.rt.sink.timers.remove(self._handler_time)  # a stopped pool sizes no more batches
         deadline = time.monotonic() + timeout
         for _ in self._threads:
             self._queue.put(None)  # after everything queued: workers drain, then exit
@@ -235,12 +237,13 @@ class Sweeper:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_maintenance = 0.0
+        self._last_prune = 0.0
 
     def start(self) -> None:
         if self._thread is not None and self._thread.is_alive():
             return
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="hookinbox-sweeper", daemon=True)
+        stop = self._stop = threading.Event()
+        self._thread = threading.Thread(target=self.run, args=(stop,), name="hookinbox-sweeper", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -249,10 +252,13 @@ class Sweeper:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
-    def _run(self) -> None:
-        recover_after = 0.0  # on start: anything left by a previous process
+    def run(self, stop: threading.Event, *, first_recover_after: float = 0.0) -> None:
+        """The sweep loop, in the calling thread, until ``stop`` is set (the one loop of every host:
+        the executors run it in a thread of their own, Celery/RQ workers in theirs).
+        ``first_recover_after``: 0 at start-up takes anything a previous process left."""
+        recover_after = first_recover_after
         policy = self.policy
-        while not self._stop.is_set():
+        while not stop.is_set():
             full = False
             if self.liveness.can_claim:
                 try:
@@ -261,7 +267,7 @@ class Sweeper:
                     log.warning("sweep failed (%s); will try again", type(exc).__name__)
             if full:
                 continue  # a backlog: on at once, paced by the workers
-            if self._stop.wait(policy.interval):
+            if stop.wait(policy.interval):
                 return
             overflow = self.admission is not None and self.admission.take_overflow()
             recover_after = 0.0 if overflow else policy.recover_after
@@ -269,8 +275,11 @@ class Sweeper:
     def tick(self, recover_after: float) -> bool:
         """One sweep (and retention when due); True when it found a full page (more may be due)."""
         policy = self.policy
+        prune = time.monotonic() - self._last_prune >= policy.interval  # not once per page of a backlog
+        if prune:
+            self._last_prune = time.monotonic()
         found = self.unit_of_work(
-            lambda: run_sync(sweep(self.rt, self.submit, recover_after=recover_after, limit=policy.page))
+            lambda: run_sync(sweep(self.rt, self.submit, recover_after=recover_after, limit=policy.page, prune=prune))
         )
         if self.flush is not None:
             self.flush()

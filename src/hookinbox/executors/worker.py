@@ -184,17 +184,15 @@ def run_sweeper(inbox: Inbox, stop: threading.Event | None = None, *, kind: str 
         found.append((endpoint, event_id))
         return True
 
-    sweeper = _PoolSweeper(rt, inbox.liveness, collect, flush=flush)
-    try:
-        while not stop.is_set():
-            full = False
-            if inbox.liveness.can_claim:
-                try:
-                    full = sweeper.tick(rt.settings.recover_after)
-                except Exception as exc:
-                    found.clear()
-                    log.warning("sweep failed (%s); will try again", type(exc).__name__)
-            if not full:
-                stop.wait(rt.settings.sweep_interval)
+    def flush_or_forget() -> None:
+        try:
+            flush()
+        except Exception:
+            found.clear()  # processed again by a later sweep: claims are atomic
+            raise
+
+    sweeper = _PoolSweeper(rt, inbox.liveness, collect, flush=flush_or_forget)
+    try:  # events the web processes just published are the broker's: wait recover_after even at start
+        sweeper.run(stop, first_recover_after=rt.settings.recover_after)
     finally:
         inbox.liveness.stop()
