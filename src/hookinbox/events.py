@@ -16,6 +16,10 @@ class Status(enum.StrEnum):
     ``pending`` → ``processing`` (claimed under a lease) → ``done``; a failed
     attempt goes to ``failed`` with ``next_attempt_at`` and is claimed again
     when due; after ``max_attempts`` it is ``dead`` and waits for a replay.
+
+    ``stale``: an event of an endpoint ordered by resource (``order_by``) that came after a newer
+    event of the same resource was handled; finished, its handlers not run (or run with
+    ``event.stale``), replayable. See docs/ordering.md.
     """
 
     PENDING = "pending"
@@ -23,16 +27,17 @@ class Status(enum.StrEnum):
     DONE = "done"
     FAILED = "failed"
     DEAD = "dead"
+    STALE = "stale"
 
 
-FINISHED = frozenset({Status.DONE, Status.DEAD})
+FINISHED = frozenset({Status.DONE, Status.DEAD, Status.STALE})
 
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """One run of an event's handlers, as kept in :attr:`EventRecord.history` (newest last).
 
-    ``outcome`` is ``done``, ``retry``, ``dead`` or ``released`` (given back: shutdown, or its process
+    ``outcome`` is ``done``, ``retry``, ``dead``, ``stale`` or ``released`` (given back: shutdown, or its process
     was presumed dead); ``error`` is the exception type and message, never the body; ``process`` is the
     id of the process that ran it (see :class:`ProcessInfo`), when the store knows it.
     """
@@ -107,6 +112,12 @@ class EventRecord:
     history: list[Attempt] = field(default_factory=list)
     #: the process holding the claim while ``processing`` (heartbeats), where the store keeps it
     owner: str | None = None
+    #: the resource this event is ordered by (the endpoint's ``order_by``), None when unordered
+    order_key: str | None = None
+    #: its place among the events of ``order_key`` (the endpoint's ``order_seq``: a number or a time)
+    order_seq: float | None = None
+    #: set by ``claim_ordered`` (not stored): a newer event of ``order_key`` was handled already
+    stale: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -129,6 +140,9 @@ class EventRecord:
             "updated_at": self.updated_at,
             "headers": dict(self.headers),
         }
+        if self.order_key is not None:
+            out["order_key"] = self.order_key
+            out["order_seq"] = self.order_seq
         if with_body:
             out["body"] = None if self.body is None else self.body.decode("utf-8", "replace")
         return out
@@ -153,6 +167,9 @@ class Event:
     attempt: int = 1
     timestamp: str | None = None
     body: bytes | None = None
+    #: True when a newer event of the same resource was handled before this one, and the endpoint
+    #: asks to run its handlers anyway (``on_stale = "run"``), or the stale event was replayed
+    stale: bool = False
 
     @property
     def key(self) -> tuple[str, str]:

@@ -155,6 +155,34 @@ class Store(Protocol):
     async def asettle_many(self, items: Sequence[Settle]) -> list[bool]:
         """:meth:`settle_many` for the event loop."""
 
+    # -- ordering by resource (endpoints with ``order_by``; docs/ordering.md) --------------------
+
+    def claim_ordered(
+        self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None = None
+    ) -> EventRecord | None:
+        """:meth:`claim`, one event at a time per resource, in order.
+
+        For an event whose ``order_key`` is None this is :meth:`claim`. For an event of key K it also
+        requires, atomically across threads and processes, that (a) no other event of
+        ``(endpoint, K)`` is ``processing`` under a live lease (``lease_until > now``) and (b) no other
+        ``pending`` event of ``(endpoint, K)`` comes before it in ``(order_seq, received_at, id)``
+        order. A ``failed`` earlier event does not hold later ones back (one poison event must not
+        block its resource for the whole retry horizon): it turns stale if a later one is handled.
+        The claimed record has ``stale = True`` when its ``order_seq`` is lower than the highest one
+        handled for K (the key's ``last_seq``).
+        """
+
+    def settle_ordered(self, settle: Settle, advance: bool) -> str | None:
+        """Settle one event like :meth:`settle_many` (status DONE, FAILED, DEAD or STALE; STALE is
+        finished, its attempt's outcome ``stale``) and, when ``advance``, raise its key's ``last_seq`` to
+        its ``order_seq`` in the same transaction. Returns the id of the event of the same key that can
+        be claimed next (the first ``pending`` one in order, when no event of the key is ``processing``
+        under a live lease), or None; None too for an unordered event or one that was not processing.
+
+        :meth:`due` never returns an ordered event that :meth:`claim_ordered` would refuse, and
+        :meth:`purge` with ``Status.DONE`` also forgets the ``last_seq`` of keys untouched since ``before``.
+        """
+
     def register_process(self, info: ProcessInfo) -> None:
         """Insert (or replace, by id) a process that claims events."""
 

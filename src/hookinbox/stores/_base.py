@@ -35,10 +35,11 @@ T = TypeVar("T")
 #: The most attempts a record keeps in its history (the oldest are dropped).
 HISTORY_LIMIT = 25
 
-#: One settlement: ``(endpoint, id, status, now, retry_at, error)``; status is DONE, FAILED or DEAD.
+#: One settlement: ``(endpoint, id, status, now, retry_at, error)``; status is DONE, FAILED or DEAD
+#: (or STALE, through ``settle_ordered``).
 Settle = tuple[str, str, Status, float, float | None, str | None]
 
-_OUTCOMES = {Status.DONE: "done", Status.FAILED: "retry", Status.DEAD: "dead"}
+_OUTCOMES = {Status.DONE: "done", Status.FAILED: "retry", Status.DEAD: "dead", Status.STALE: "stale"}
 
 
 def outcome_of(status: Status) -> str:
@@ -104,6 +105,14 @@ class StoreBase:
     ) -> bool:
         """Settle one ``processing`` event (see :meth:`settle_many`); True if it was processing."""
         raise NotImplementedError
+
+    def claim_ordered(
+        self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None = None
+    ) -> EventRecord | None:
+        raise NotImplementedError(f"{type(self).__name__} does not order events by resource (order_by)")
+
+    def settle_ordered(self, settle: Settle, advance: bool) -> str | None:
+        raise NotImplementedError(f"{type(self).__name__} does not order events by resource (order_by)")
 
     # -- built on them ----------------------------------------------------------------------------
 
