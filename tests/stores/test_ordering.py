@@ -22,7 +22,9 @@ T0 = 1_000_000.0
 LEASE = 60.0
 
 
-def orec(event_id: str, key: str | None = "obj_1", seq: float | None = 1.0, t: float = T0, endpoint: str = "shop") -> EventRecord:
+def orec(
+    event_id: str, key: str | None = "obj_1", seq: float | None = 1.0, t: float = T0, endpoint: str = "shop"
+) -> EventRecord:
     return EventRecord(
         endpoint=endpoint, id=event_id, type="thing.updated", body=b'{"a": 1}', headers={}, received_at=t,
         order_key=key, order_seq=seq if key is not None else None,
