@@ -19,6 +19,8 @@ Records, claims and settlements each go through a group-commit writer thread
 (:mod:`hookinbox.stores._groupcommit`, :mod:`hookinbox.stores._claims`): one
 transaction per batch, and the event loop never blocks. Claims are conditional
 ``UPDATE`` statements checked by row count, run in key order within a batch.
+Endpoints ordered by resource claim and settle one event at a time under a
+per-resource row lock instead (:mod:`hookinbox.stores._sqlorder`).
 The schema is created on first use; :func:`ddl` (or
 ``python -m hookinbox.stores.sql URL --print-ddl``) prints it for databases
 where the application may not run DDL.
