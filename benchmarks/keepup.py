@@ -115,8 +115,9 @@ def intake(cell: str, args: argparse.Namespace, tmp: Path, pins: tuple[str, str]
     return out
 
 
-def drain(store: str, n: int, tmp: Path, pins: tuple[str, str] | None) -> dict[str, Any]:
-    """Seconds for one process to handle ``n`` pending events left in ``store``."""
+def drain(store: str, n: int, tmp: Path, pins: tuple[str, str] | None, ordered: int = 0) -> dict[str, Any]:
+    """Seconds for one process to handle ``n`` pending events left in ``store``; with ``ordered``, the
+    endpoint orders by resource and the events belong to that many resources (benchmarks/ordering.py)."""
     sys.path.insert(0, str(harness.ROOT / "src"))
     from hookinbox.events import EventRecord
     from hookinbox.inbox import Inbox
@@ -129,10 +130,15 @@ def drain(store: str, n: int, tmp: Path, pins: tuple[str, str] | None) -> dict[s
         "hookinbox": {"store": url, "store_options": options, "recover_after": "1h"},
         "endpoints": {"bench": {"path": "/hook", "preset": "nimbus-orders", "secret": harness.SECRET}},
     }
+    if ordered:
+        cfg["endpoints"]["bench"].update(order_by="data.rid", order_seq="data.seq")
     left = Inbox.from_settings(cfg)
     now = time.time() - 3600
     body = b'{"id": "x", "type": "order.created", "data": {"pad": "' + b"x" * 900 + b'"}}'
     records = [EventRecord("bench", f"b{i}", "order.created", body, {}, now) for i in range(n)]
+    if ordered:  # what receive would have read from the body; the handler does not look
+        for i, r in enumerate(records):
+            r.order_key, r.order_seq = f"r{i % ordered}", float(i)
     with ThreadPoolExecutor(64) as pool:
         list(pool.map(left.store.record, records))
     left.close()
@@ -159,7 +165,7 @@ def drain(store: str, n: int, tmp: Path, pins: tuple[str, str] | None) -> dict[s
             os.sched_setaffinity(0, {int(pins[1])})
         inbox.close()
         runmod.drop_store(url, options)
-    return {"store": store, "events": n, "seconds": seconds, "handled": count[0], "done": done}
+    return {"store": store, "events": n, "seconds": seconds, "handled": count[0], "done": done, "ordered": ordered}
 
 
 def _median(rounds: list[dict[str, Any]], key: str) -> float | None:

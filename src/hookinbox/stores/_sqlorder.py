@@ -190,6 +190,10 @@ class SQLOrdering:
     def _lock_key(self, conn: sa.Connection, endpoint: str, key: str, now: float) -> float | None:
         """Create the resource's row if it is missing, lock it, and return its ``last_seq``."""
         k = self.tables.order_keys
+        stmt = sa.select(k.c.last_seq).where(k.c.endpoint == endpoint, k.c.key == key).with_for_update()
+        found = conn.execute(stmt).first()  # the usual case: the resource's row exists (one statement)
+        if found is not None:
+            return None if found.last_seq is None else float(found.last_seq)
         row = {"endpoint": endpoint, "key": key, "last_seq": None, "last_id": None, "updated_at": now}
         if self.dialect == "postgresql":
             conn.execute(postgresql.insert(k).on_conflict_do_nothing(), row)
@@ -198,8 +202,7 @@ class SQLOrdering:
         else:  # a no-op update when it exists (not INSERT IGNORE, which would also swallow other errors)
             ins = mysql.insert(k)
             conn.execute(ins.on_duplicate_key_update(updated_at=k.c.updated_at), row)
-        stmt = sa.select(k.c.last_seq).where(k.c.endpoint == endpoint, k.c.key == key).with_for_update()
-        last = conn.execute(stmt).scalar()
+        last = conn.execute(stmt).scalar()  # created here, or by a concurrent claimer we waited for
         return None if last is None else float(last)
 
     def _advance(
@@ -226,12 +229,13 @@ class SQLOrdering:
         """The first pending event of the resource in order, unless one of it is processing under a live lease."""
         c = self.t.c
         mine = (c.endpoint == endpoint, c.order_key == key)
-        live = sa.select(c.id).where(*mine, c.status == _PROCESSING, c.lease_until > now).limit(1)
-        if conn.execute(live).first() is not None:
-            return None
-        first = (
+        o = self.t.alias("live")
+        live = sa.exists().where(
+            o.c.endpoint == endpoint, o.c.order_key == key, o.c.status == _PROCESSING, o.c.lease_until > now
+        )
+        first = (  # one statement: the first pending one, unless one of the resource is processing
             sa.select(c.id)
-            .where(*mine, c.status == _PENDING, c.id != event_id)
+            .where(*mine, c.status == _PENDING, c.id != event_id, ~live)
             .order_by(c.order_seq, c.received_at, c.id)
             .limit(1)
         )
