@@ -191,7 +191,9 @@ class RedisStore(BatchedProcessing):
             offset = 0
             while len(found) < limit:
                 need = limit - len(found)
-                chunk = self.client.zrangebyscore(index, "-inf", repr(hi), start=offset, num=min(_CHUNK, max(need, 100)))
+                chunk = self.client.zrangebyscore(
+                    index, "-inf", repr(hi), start=offset, num=min(_CHUNK, max(need, 100))
+                )
                 if not chunk:
                     break
                 offset += len(chunk)
@@ -210,7 +212,7 @@ class RedisStore(BatchedProcessing):
         """One ``SETTLE_ORDERED`` call: the settlement, the key's ``last_seq`` and the next id, atomically."""
         ep, i, status, now, retry_at, error = settle
         row = (member(ep, i), Status(status).value, repr(now), None if retry_at is None else repr(retry_at), error)
-        args = [self.prefix, int(advance), pack([row])]
+        args: list[str | int | bytes] = [self.prefix, int(advance), pack([row])]
         nxt = self._scripts["SETTLE_ORDERED"](keys=[self.k_wait], args=args)
         return None if nxt is None else nxt.decode()
 
