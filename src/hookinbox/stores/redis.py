@@ -34,6 +34,13 @@ acknowledged writes (replication is asynchronous). ``durable`` is True in the
 sense that events survive *this* process; choose PostgreSQL or MariaDB if
 they must survive the loss of a server.
 
+**Ordering by resource.** :meth:`~RedisStore.claim_ordered` and :meth:`~RedisStore.settle_ordered`
+are one script call each, not batched: whether an event of a resource may be claimed depends on the
+claims and settlements before it. Each resource has its pending events in a sorted set in order and
+a hash naming the event that holds it (the keys are described in :mod:`hookinbox.stores._redis_lua`);
+every script that moves an ordered event in or out of ``pending`` keeps that set right, so the
+checks read two keys instead of scanning the resource's events.
+
 Listing, finding and statistics scan the event index (O(number of events));
 they are for operators, not for the hot path. Single Redis or a primary with
 replicas; Redis Cluster is not supported (scripts touch many keys, all under
