@@ -71,6 +71,7 @@ local function bytes_less(a, b)
   end
   return #a < #b
 end
+-- received_at as 16 hex digits that sort like the number (-0 written as 0).
 local function sortable(x)
   x = tonumber(x)
   if x == 0 then x = 0 end
