@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from hookinbox._settings_model import EXECUTOR_KINDS, EndpointSettings, RetryPolicy, SettingsModel
 from hookinbox.envelope import Envelope
 from hookinbox.errors import ConfigurationError, SettingsErrors, toml_location
+from hookinbox.ordering import Ordering
 from hookinbox.presets import Preset, get_preset
 from hookinbox.units import parse_duration, parse_size
 from hookinbox.verifiers import Verifier, build_verifier
@@ -102,6 +103,9 @@ _ENDPOINT_KEYS = {
     "secret_resolver",
     "secret_cache_ttl",
     "tenant_header",
+    "order_by",
+    "order_seq",
+    "on_stale",
 }
 
 
@@ -540,6 +544,20 @@ def _endpoint(
         max_delay=get("retry_max_delay", "duration", default_retry.max_delay),
     )
     store_payload = get("store_payload", "bool", default_store_payload)
+    ordering: Ordering | None = None
+    if "order_by" in raw:  # ordering by resource (hookinbox/ordering.py, docs/ordering.md)
+        with problems.collect():
+            ordering = Ordering.from_options(
+                raw["order_by"],
+                raw.get("order_seq"),
+                raw.get("on_stale", "skip"),
+                envelope.timestamp if envelope is not None else None,
+                key,
+            )
+    else:
+        for name in ("order_seq", "on_stale"):
+            if name in raw:
+                problems.add("only with order_by", f"{key}.{name}")
     if len(problems) > before or verifier is None or envelope is None:
         return None
     sensitive = frozenset({"authorization", "cookie", "proxy-authorization"}) | verifier.sensitive_headers
@@ -554,6 +572,7 @@ def _endpoint(
         store_payload=store_payload,
         preset=preset,
         sensitive_headers=sensitive,
+        ordering=ordering,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from hookinbox.envelope import Envelope
 from hookinbox.errors import ConfigurationError
+from hookinbox.ordering import Ordering
 from hookinbox.presets import Preset
 from hookinbox.verifiers import Verifier
 
@@ -59,6 +60,8 @@ class EndpointSettings:
     preset: Preset | None = None
     #: headers never stored nor logged (credentials), lower-cased
     sensitive_headers: frozenset[str] = frozenset()
+    #: ordering by resource (``order_by``): events of one resource one at a time, in order; None when unordered
+    ordering: Ordering | None = None
 
     @property
     def mapping(self) -> Envelope:

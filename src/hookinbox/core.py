@@ -172,6 +172,12 @@ def _receive(
         received_at=now,
         timestamp=timestamp,
     )
+    if endpoint.ordering is not None:  # ordering by resource: the resource and the event's place in time
+        place = endpoint.ordering.place(payload, headers)
+        if place is not None:
+            record.order_key, record.order_seq = place
+        else:
+            log.debug("event %s (%s) names no resource or time to order by: unordered", event_id, endpoint.name)
     store = rt.store
     try:
         new = yield from store_call(store, store.record, store.arecord, record)

@@ -29,7 +29,16 @@ from hookinbox.runtime import Runtime
 from hookinbox.stores import Store
 from hookinbox.stores._claims import Settle
 
-__all__ = ["SweepPolicy", "maintain", "process", "process_batch", "process_due", "release", "sweep"]
+__all__ = [
+    "SweepPolicy",
+    "maintain",
+    "process",
+    "process_batch",
+    "process_due",
+    "process_ordered",
+    "release",
+    "sweep",
+]
 
 log = logging.getLogger("hookinbox.processing")
 
@@ -89,7 +98,85 @@ def process_batch(rt: Runtime, items: Sequence[Item], go_on: Callable[[], bool] 
     process gives its claims back after ``process_timeout``. ``go_on`` is asked before each event
     after the first: when it says no (shutdown past its deadline), the events whose handlers did not
     start are given back, due at once (``released``).
+
+    Events of endpoints ordered by resource (``order_by``) are claimed one by one instead, through
+    :func:`process_ordered`.
     """
+    if rt.ordered and any(item[0] in rt.ordered for item in items):
+        return (yield from _process_mixed(rt, items, go_on))
+    return (yield from _process_plain(rt, items, go_on))
+
+
+def _process_mixed(rt: Runtime, items: Sequence[Item], go_on: Callable[[], bool] | None) -> Flow[list[str]]:
+    """A batch with events of ordered endpoints: the others as one batch, then each ordered one."""
+    plain = [n for n, item in enumerate(items) if item[0] not in rt.ordered]
+    outcomes = [""] * len(items)
+    if plain:
+        done = yield from _process_plain(rt, [items[n] for n in plain], go_on)
+        for n, outcome in zip(plain, done, strict=True):
+            outcomes[n] = outcome
+    started = bool(plain)
+    for n, (endpoint, event_id, event) in enumerate(items):
+        if outcomes[n]:
+            continue
+        outcomes[n] = yield from process_ordered(rt, endpoint, event_id, event, go_on if started else None)
+        started = True
+    return outcomes
+
+
+def process_ordered(
+    rt: Runtime, endpoint: str, event_id: str, event: Event | None = None, go_on: Callable[[], bool] | None = None
+) -> Flow[str]:
+    """Claim an event of an endpoint ordered by resource and run it; then the next one of its resource.
+
+    The store (``claim_ordered``) hands out the events of one resource one at a time, in order; this
+    returns ``skipped`` when another event of the resource goes first. A claimed event older than the
+    newest handled for its resource is ``stale``: settled so without running its handlers, or run with
+    ``event.stale = True`` when the endpoint says ``on_stale = "run"`` or the stale event was
+    replayed (an operator asking for it). Settling names the resource's next pending event
+    (``settle_ordered``), which this flow claims and runs at once: a burst of one resource's events
+    goes through one worker without waiting for a sweep. Returns the first event's outcome.
+    """
+    store = rt.store
+    lease, owner = rt.settings.lease, rt.owner
+    ep = rt.endpoints.get(endpoint)
+    first: str | None = None
+    next_id: str | None = event_id
+    while next_id is not None:
+        if go_on is not None and not go_on():
+            break  # shutting down: the next event stays pending (due to the next sweeper)
+        record: EventRecord | None = yield from store_call(
+            store, store.claim_ordered, None, endpoint, next_id, rt.clock(), lease, owner
+        )
+        if record is None:
+            return first or "skipped"
+        started = rt.clock()
+        run_stale = ep is not None and ep.ordering is not None and ep.ordering.on_stale == "run"
+        replayed = any(a.outcome == "stale" for a in record.history)
+        if record.stale and not (run_stale or replayed):
+            outcome = "stale"
+            settle: Settle = (endpoint, record.id, Status.STALE, rt.clock(), None, _stale_note(record))
+        else:
+            flow = _run_handlers(rt, record, event, stale=record.stale)
+            if _tracing.ACTIVE:
+                flow = _tracing.traced_process(flow, record)
+            outcome, settle = yield from flow
+            if record.stale and outcome == "done":
+                outcome = "stale"
+                settle = (endpoint, record.id, Status.STALE, settle[3], None, _stale_note(record))
+        next_id = yield from store_call(store, store.settle_ordered, None, settle, outcome == "done")
+        _report(rt, record, outcome, settle, started)
+        first = first or outcome
+        event, go_on = None, go_on or (lambda: True)
+    return first or "skipped"
+
+
+def _stale_note(record: EventRecord) -> str:
+    """``last_error`` of a stale event (an explanation, not a failure)."""
+    return f"stale: a newer event of {record.order_key!r} was handled before this one"
+
+
+def _process_plain(rt: Runtime, items: Sequence[Item], go_on: Callable[[], bool] | None) -> Flow[list[str]]:
     store = rt.store
     now = rt.clock()
     lease, owner = rt.settings.lease, rt.owner
@@ -111,7 +198,7 @@ def process_batch(rt: Runtime, items: Sequence[Item], go_on: Callable[[], bool] 
             settles.append((record.endpoint, record.id, Status.FAILED, rt.clock(), rt.clock(), _NOT_STARTED))
             continue
         started = rt.clock()
-        flow = _run_handlers(rt, record, event)
+        flow = _run_handlers(rt, record, event, stale=False)
         if _tracing.ACTIVE:  # OpenTelemetry installed or JSON logs on: log fields, the receive span as parent
             flow = _tracing.traced_process(flow, record)
         outcome, settle = yield from flow
@@ -133,7 +220,7 @@ def _settle_one(store: Store, settle: Settle) -> Flow[None]:
         yield from store_call(store, store.fail, store.afail, endpoint, event_id, now, error or "", retry_at)
 
 
-def _run_handlers(rt: Runtime, record: EventRecord, event: Event | None) -> Flow[tuple[str, Settle]]:
+def _run_handlers(rt: Runtime, record: EventRecord, event: Event | None, stale: bool) -> Flow[tuple[str, Settle]]:
     endpoint, event_id = record.endpoint, record.id
     ep = rt.endpoints.get(endpoint)
     if ep is None:
@@ -142,6 +229,7 @@ def _run_handlers(rt: Runtime, record: EventRecord, event: Event | None) -> Flow
         if event is None:
             event = Event.from_record(record, ep.envelope.data)
         event.attempt = record.attempts
+        event.stale = stale
     except Exception as exc:  # a stored body that no longer parses: nothing to retry
         return "dead", (endpoint, event_id, Status.DEAD, rt.clock(), None, _error_text(exc))
     handlers = rt.handlers_for(endpoint, record.type)
@@ -187,6 +275,14 @@ def _report(rt: Runtime, record: EventRecord, outcome: str, settle: Settle, star
         if log.isEnabledFor(logging.DEBUG):  # once per event: skip building the extra dict when nobody listens
             log.debug("event %s (%s) done", event_id, endpoint, extra=_ids(endpoint, event_id))
         rt.observe("done", endpoint, record.type)
+    elif outcome == "stale":
+        log.info(
+            "event %s (%s) is stale: a newer event of its resource was handled first",
+            event_id,
+            endpoint,
+            extra=_ids(endpoint, event_id),
+        )
+        rt.observe("stale", endpoint, record.type)
     elif outcome == "retry":
         retry_at = settle[4] or started
         log.info(
@@ -292,7 +388,9 @@ def maintain(rt: Runtime) -> Flow[Any]:
     now = rt.clock()
     s = rt.settings
     dropped = yield from store_call(store, store.drop_bodies, None, now - s.retention)
-    purged = yield from store_call(store, store.purge, None, now - max(s.dedup_ttl, s.retention), (Status.DONE,))
+    purged = yield from store_call(
+        store, store.purge, None, now - max(s.dedup_ttl, s.retention), (Status.DONE, Status.STALE)
+    )
     if dropped or purged:
         log.info("retention: dropped %s bodies, purged %s finished events", dropped, purged)
 

@@ -76,6 +76,8 @@ class Runtime:
         self.clock = clock
         self.endpoints: dict[str, EndpointSettings] = dict(settings.endpoints)
         self.by_path: dict[str, EndpointSettings] = {ep.path: ep for ep in self.endpoints.values()}
+        #: the endpoints ordered by resource (``order_by``): their events go through ``claim_ordered``
+        self.ordered: frozenset[str] = frozenset(n for n, ep in self.endpoints.items() if ep.ordering is not None)
         self.registry = registry if registry is not None else HandlerRegistry()
         self.sink = EventSink()
         self.observe = self.sink.observe

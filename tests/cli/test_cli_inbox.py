@@ -157,11 +157,11 @@ def test_stats_table_and_json(inbox: Inbox, handled: Recorder, capsys: Any) -> N
     assert rc == 0 and json.loads(out)["orders"] == {"done": 2, "dead": 1}
     _, out, _ = run(inbox, capsys, "inbox", "stats")
     lines = out.splitlines()
-    assert lines[0].split() == ["ENDPOINT", "PENDING", "PROCESSING", "DONE", "FAILED", "DEAD", "TOTAL"]
+    assert lines[0].split() == ["ENDPOINT", "PENDING", "PROCESSING", "DONE", "FAILED", "DEAD", "STALE", "TOTAL"]
     assert lines[1:] == [
         line for line in lines[1:] if line.split()[0] in {"generic", "novamed", "orders", "pharmacy", "shop"}
     ]
-    assert next(line for line in lines if line.startswith("orders")).split() == ["orders", "0", "0", "2", "0", "1", "3"]
+    assert next(line for line in lines if line.startswith("orders")).split() == ["orders", "0", "0", "2", "0", "1", "0", "3"]
 
 
 def test_a_given_inbox_takes_no_config_option(inbox: Inbox, capsys: Any) -> None:

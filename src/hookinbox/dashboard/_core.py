@@ -36,7 +36,7 @@ TOKEN_ENV = "HOOKINBOX_DASHBOARD_TOKEN"
 Auth = Callable[[Request], bool]
 
 _STATIC = {"dashboard.css": "text/css; charset=utf-8", "chart.js": "text/javascript; charset=utf-8"}
-_REPLAYABLE = (Status.DEAD, Status.FAILED, Status.DONE)
+_REPLAYABLE = (Status.DEAD, Status.FAILED, Status.DONE, Status.STALE)
 _STATUSES = [s.value for s in Status]
 _MESSAGES = {
     "replayed": "Replayed {n} event(s); they are pending again.",

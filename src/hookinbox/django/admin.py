@@ -25,9 +25,9 @@ def _when(ts: float | None) -> str:
 
 @admin.register(InboxEvent)
 class InboxEventAdmin(admin.ModelAdmin):
-    list_display = ("event_id", "endpoint", "type", "status", "attempts", "received")
-    list_filter = ("endpoint", "status", "type")
-    search_fields = ("=event_id",)
+    list_display = ("event_id", "endpoint", "type", "status", "attempts", "received", "order_key")
+    list_filter = ("endpoint", "status", "type")  # status: every Status, stale included
+    search_fields = ("=event_id", "=order_key")  # an id, or a resource: all the events of one customer, say
     exclude = ("body",)
     readonly_fields = ("received", "updated", "next_attempt")
     actions = ["replay"]

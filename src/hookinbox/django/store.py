@@ -13,6 +13,15 @@ re-read on a lost race), which needs no read-then-write transaction (that SQLite
 refuses with "database is locked" under contention). Processes (heartbeats) are rows of
 ``hookinbox_process``; :meth:`release_dead` deletes a dead process's row first and releases its
 claims only if that delete removed it, in one transaction: one sweeper prunes it.
+
+Ordering by resource (endpoints with ``order_by``): each resource has a row of ``hookinbox_order_key``
+(:class:`~hookinbox.django.models.OrderKey`, its ``last_seq``) that is also its lock.
+:meth:`claim_ordered` and :meth:`settle_ordered` begin their transaction by writing that row (an UPDATE
+that changes nothing, or the INSERT of a new key): a row lock on PostgreSQL and MySQL, and on SQLite a
+write as the first statement takes the database's write lock whatever the ``transaction_mode`` (a read
+first would let a deferred transaction fail with "database is locked" when it then writes, and a
+``SELECT ... FOR UPDATE`` after an insert-or-get would, on MySQL, upgrade a shared lock: a deadlock
+between two claimers). The checks that follow in the transaction see every committed claim of the key.
 """
 
 from __future__ import annotations
@@ -23,13 +32,14 @@ from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import Floor, Least
 
-from hookinbox.django.models import InboxEvent, Process
+from hookinbox.django.models import InboxEvent, OrderKey, Process
 from hookinbox.events import FINISHED, Attempt, EventRecord, ProcessInfo, Status
 from hookinbox.stores import StoreStats
 from hookinbox.stores._base import (
+    Settle,
     StoreBase,
     append_attempt,
     dead_message,
@@ -44,6 +54,9 @@ T = TypeVar("T")
 
 _LIST_FIELDS = [f.name for f in InboxEvent._meta.get_fields() if f.name not in ("body", "id", "history")]
 _PROCESSING = Status.PROCESSING.value
+_PENDING = Status.PENDING.value
+#: the order of the events of one resource
+_IN_ORDER = ("order_seq", "received_at", "event_id")
 
 
 class DjangoStore(StoreBase):
@@ -85,6 +98,8 @@ class DjangoStore(StoreBase):
                         timestamp=record.timestamp,
                         headers=record.headers,
                         body=record.body,
+                        order_key=record.order_key,
+                        order_seq=record.order_seq if record.order_key is not None else None,
                     )
                 return True
             except IntegrityError:
@@ -133,8 +148,82 @@ class DjangoStore(StoreBase):
 
     def due(self, now: float, recover_after: float, limit: int) -> list[tuple[str, str]]:
         fresh = Q(status=Status.PENDING.value, received_at__gt=now - recover_after)
-        rows = self._rows().filter(self._claimable(now)).exclude(fresh).order_by("received_at")
+        rows = self._rows().filter(self._claimable(now)).exclude(fresh)
+        # an ordered event that claim_ordered would refuse is not due: else a page of a sweep could fill
+        # with the held-back events of a busy resource, and the sweeper spin on them
+        others = InboxEvent.objects.filter(endpoint=OuterRef("endpoint"), order_key=OuterRef("order_key"))
+        blockers = _held_back_by(
+            others.exclude(pk=OuterRef("pk")), now, OuterRef("order_seq"), OuterRef("received_at"), OuterRef("event_id")
+        )
+        rows = rows.filter(Q(order_key__isnull=True) | ~Exists(blockers)).order_by("received_at")
         return [(e, i) for e, i in rows.values_list("endpoint", "event_id")[:limit]]
+
+    # -- ordering by resource -------------------------------------------------------------------
+
+    def _keys(self) -> QuerySet[OrderKey]:
+        return OrderKey.objects.using(self.alias)
+
+    def _lock_key(self, endpoint: str, key: str, now: float) -> OrderKey:
+        """The key's state row, created if new, locked until the enclosing transaction ends (see the module
+        docstring: a write first, for SQLite and MySQL)."""
+        row = self._keys().filter(endpoint=endpoint, key=key)
+        state: OrderKey
+        if not row.update(updated_at=F("updated_at")):
+            try:
+                with transaction.atomic(using=self.alias):
+                    state = self._keys().create(endpoint=endpoint, key=key, updated_at=now)
+                    return state
+            except IntegrityError:  # created meanwhile by another claimer, who committed: lock it now
+                row.update(updated_at=F("updated_at"))
+        state = row.get()
+        return state
+
+    def claim_ordered(
+        self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None = None
+    ) -> EventRecord | None:
+        head = self._key(endpoint, event_id).only("order_key").first()
+        if head is None:  # not a plain claim: the event may be recorded in between, ordered
+            return None
+        if head.order_key is None:
+            return self.claim(endpoint, event_id, now, lease, owner)
+        key = head.order_key
+        with transaction.atomic(using=self.alias):
+            state = self._lock_key(endpoint, key, now)
+            row = self._key(endpoint, event_id).filter(order_key=key).only(*_IN_ORDER, "pk").first()
+            if row is None:
+                return None
+            others = self._rows().filter(endpoint=endpoint, order_key=key).exclude(pk=row.pk)
+            if _held_back_by(others, now, row.order_seq, row.received_at, row.event_id).exists():
+                return None
+            claimed = self.claim(endpoint, event_id, now, lease, owner)
+        if claimed is not None:
+            seq, last = claimed.order_seq, state.last_seq
+            claimed.stale = last is not None and seq is not None and seq < last
+        return claimed
+
+    def settle_ordered(self, settle: Settle, advance: bool) -> str | None:
+        endpoint, event_id, _, now, _, _ = settle
+        head = self._key(endpoint, event_id).only("order_key", "order_seq").first()
+        if head is None:
+            return None
+        if head.order_key is None:
+            self._settle(*settle)
+            return None
+        key, seq = head.order_key, head.order_seq
+        with transaction.atomic(using=self.alias):
+            state = self._lock_key(endpoint, key, now)
+            if not self._settle(*settle):
+                return None
+            if advance:
+                raised = seq is not None and (state.last_seq is None or seq > state.last_seq)
+                values: dict[str, Any] = {"last_seq": seq, "last_id": event_id} if raised else {}
+                self._keys().filter(pk=state.pk).update(**values, updated_at=now)
+            of_key = self._rows().filter(endpoint=endpoint, order_key=key)
+            if of_key.filter(status=_PROCESSING, lease_until__gt=now).exists():
+                return None
+            following = of_key.filter(status=_PENDING).exclude(event_id=event_id).order_by(*_IN_ORDER)
+            nxt: str | None = following.values_list("event_id", flat=True).first()
+            return nxt
 
     def handler_done(self, endpoint: str, event_id: str, handler: str) -> None:
         # Only the lease holder writes this field, so a read then a write is safe without a
@@ -274,14 +363,18 @@ class DjangoStore(StoreBase):
             "received_at": Least(F("received_at"), now),
         }
         key = self._key(endpoint, event_id)
+        kept = [Status.DEAD.value, Status.FAILED.value, Status.STALE.value]  # handlers that succeeded stay done
         with transaction.atomic(using=self.alias):
             n = key.filter(status=Status.DONE.value).update(handlers_done=[], **fresh)
-            n += key.filter(status__in=[Status.DEAD.value, Status.FAILED.value]).update(**fresh)
+            n += key.filter(status__in=kept).update(**fresh)
         return bool(n > 0)
 
     def purge(self, before: float, statuses: Sequence[Status] = (Status.DONE, Status.DEAD)) -> int:
         wanted = [Status(s).value for s in statuses]
-        return int(self._rows().filter(status__in=wanted, received_at__lt=before).delete()[0])
+        n = int(self._rows().filter(status__in=wanted, received_at__lt=before).delete()[0])
+        if Status.DONE.value in wanted:  # the last_seq of resources quiet since ``before`` goes with their events
+            self._keys().filter(updated_at__lt=before).delete()
+        return n
 
     def drop_bodies(self, before: float) -> int:
         finished = [s.value for s in FINISHED]
@@ -342,6 +435,19 @@ class DjangoStore(StoreBase):
         return bool(self._key(endpoint, event_id).filter(status=Status.DEAD.value).delete()[0])
 
 
+def _held_back_by(others: QuerySet[InboxEvent], now: float, seq: Any, at: Any, event_id: Any) -> QuerySet[InboxEvent]:
+    """Of ``others`` (the other events of one resource), those that hold back its event at
+    ``(seq, at, event_id)``: one processing under a live lease, or a pending one before it in order. The
+    values may be ``OuterRef`` expressions (:meth:`DjangoStore.due` asks it of every candidate in one query). A
+    ``failed`` earlier event holds nothing back (one poison event must not block its resource)."""
+    earlier = (
+        Q(order_seq__lt=seq)
+        | Q(order_seq=seq, received_at__lt=at)
+        | Q(order_seq=seq, received_at=at, event_id__lt=event_id)
+    )
+    return others.filter(Q(status=_PROCESSING, lease_until__gt=now) | (Q(status=_PENDING) & earlier))
+
+
 def _process(p: Process) -> ProcessInfo:
     return ProcessInfo(
         id=p.id, host=p.host, pid=p.pid, kind=p.kind, started_at=p.started_at, last_heartbeat=p.last_heartbeat
@@ -368,4 +474,6 @@ def to_record(row: InboxEvent, *, with_body: bool = True) -> EventRecord:
         updated_at=row.updated_at,
         history=history_from_json(row.history) if with_body else [],
         owner=row.owner,
+        order_key=row.order_key,
+        order_seq=row.order_seq,
     )

@@ -115,6 +115,8 @@ class SQLQueries:
         return out
 
     def replay(self, endpoint: str, event_id: str, now: float) -> bool:
+        """A finished (done, dead, stale) or failed event back to ``pending``; a done one runs every
+        handler again, the others keep ``handlers_done``."""
         self._setup()
         c = self.t.c
         with self.engine.begin() as conn:
@@ -136,10 +138,18 @@ class SQLQueries:
             return conn.execute(upd).rowcount == 1
 
     def purge(self, before: float, statuses: Sequence[Status] = (Status.DONE, Status.DEAD)) -> int:
+        """Delete finished events received before ``before``; with ``Status.DONE``, in the same transaction,
+        also the per-resource state (``order_keys``) not updated since (returns the events deleted)."""
         self._setup()
         c = self.t.c
-        stmt = self.t.delete().where(c.status.in_([Status(s).value for s in statuses]), c.received_at < before)
-        return self._long(stmt)
+        values = [Status(s).value for s in statuses]
+        stmt = self.t.delete().where(c.status.in_(values), c.received_at < before)
+        with self._untimed() as conn:
+            deleted = int(conn.execute(stmt).rowcount)
+            if Status.DONE.value in values:
+                keys = self.tables.order_keys
+                conn.execute(keys.delete().where(keys.c.updated_at < before))
+            return deleted
 
     def drop_bodies(self, before: float) -> int:
         self._setup()
@@ -293,4 +303,6 @@ def record_from_row(m: Any) -> EventRecord:
         updated_at=float(m["updated_at"]),
         history=history_from_json(m.get("history")),
         owner=m.get("owner"),
+        order_key=m.get("order_key"),
+        order_seq=None if m.get("order_seq") is None else float(m["order_seq"]),
     )

@@ -24,10 +24,14 @@ UNTIMED = "hookinbox_untimed"
 
 #: Bumped with every change of the tables below; a database with a newer version is refused, an
 #: older one is upgraded in place (:func:`migrate`). 2: events.owner, events.history, the processes table.
-SCHEMA_VERSION = 2
+#: 3: events.order_key, events.order_seq and their index, the order_keys table (ordering by resource).
+SCHEMA_VERSION = 3
 
-#: Columns added to the events table by each version (the upgrade from the version before).
-_ADDED_COLUMNS = {2: ("owner", "history")}
+#: What each version added (the upgrade from the version before): columns and indexes of the events
+#: table, and whole tables (attribute names of :class:`Tables`).
+_ADDED_COLUMNS = {2: ("owner", "history"), 3: ("order_key", "order_seq")}
+_ADDED_INDEXES = {3: ("ix_order",)}
+_ADDED_TABLES = {2: ("processes",), 3: ("order_keys",)}
 
 # MariaDB/MySQL: BLOB is 64 KiB, too small for max_body; LONGBLOB holds up to 4 GiB.
 _Body = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
@@ -35,7 +39,8 @@ _Text = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
 
 class Tables:
-    """The tables, named ``<table_prefix>events``, ``<table_prefix>processes`` and ``<table_prefix>schema``."""
+    """The tables, named ``<table_prefix>events``, ``<table_prefix>processes``, ``<table_prefix>order_keys``
+    and ``<table_prefix>schema``."""
 
     def __init__(self, prefix: str = "hookinbox_") -> None:
         self.prefix = prefix
@@ -59,9 +64,15 @@ class Tables:
             sa.Column("body", _Body, nullable=True),
             sa.Column("owner", sa.String(64), nullable=True),  # the claiming process while processing (v2)
             sa.Column("history", _Text, nullable=True),  # JSON list of attempts, oldest first (v2)
+            # ordering by resource (v3): the endpoint's order_by value and the event's place among its events
+            sa.Column("order_key", sa.String(255), nullable=True),
+            sa.Column("order_seq", sa.Double(), nullable=True),
             sa.Index(f"{prefix}ix_status", "status", "next_attempt_at"),
             sa.Index(f"{prefix}ix_received", "received_at"),
             sa.Index(f"{prefix}ix_id", "id"),
+            # the sibling lookups of ordered claims and of due(): the live claim or an earlier pending
+            # event of one resource (unordered events all share the NULL key: never looked up through it)
+            sa.Index(f"{prefix}ix_order", "endpoint", "order_key", "status"),
             mysql_engine="InnoDB",
             mysql_charset="utf8mb4",
         )
@@ -74,6 +85,19 @@ class Tables:
             sa.Column("kind", sa.String(32), nullable=False),
             sa.Column("started_at", sa.Double(), nullable=False),
             sa.Column("last_heartbeat", sa.Double(), nullable=False),
+            mysql_engine="InnoDB",
+            mysql_charset="utf8mb4",
+        )
+        # Per resource of an ordered endpoint (v3): the highest order_seq handled (what makes an older
+        # event stale), and the row that claim_ordered/settle_ordered lock to serialize the resource.
+        self.order_keys = sa.Table(
+            f"{prefix}order_keys",
+            self.metadata,
+            sa.Column("endpoint", sa.String(100), primary_key=True),
+            sa.Column("key", sa.String(255), primary_key=True),
+            sa.Column("last_seq", sa.Double(), nullable=True),
+            sa.Column("last_id", sa.String(255), nullable=True),
+            sa.Column("updated_at", sa.Double(), nullable=False),
             mysql_engine="InnoDB",
             mysql_charset="utf8mb4",
         )
@@ -95,7 +119,7 @@ def ddl(dialect: str | Dialect, table_prefix: str = "hookinbox_") -> str:
     dialect = _dialect(dialect)
     tables = Tables(table_prefix)
     out: list[str] = []
-    for table in (tables.events, tables.processes, tables.schema):
+    for table in (tables.events, tables.processes, tables.order_keys, tables.schema):
         out.append(str(CreateTable(table).compile(dialect=dialect)).strip())
         out.extend(str(CreateIndex(ix).compile(dialect=dialect)).strip() for ix in sorted(table.indexes, key=_name))
     insert = tables.schema.insert().values(version=SCHEMA_VERSION)
@@ -109,19 +133,30 @@ def upgrade_ddl(dialect: str | Dialect, from_version: int, table_prefix: str = "
     return ";\n\n".join(_upgrade_statements(Tables(table_prefix), dialect, from_version)) + ";\n"
 
 
-def _upgrade_statements(tables: Tables, dialect: Dialect, from_version: int, have: set[str] | None = None) -> list[str]:
-    """ALTER/CREATE statements from ``from_version`` up; columns already in ``have`` are skipped."""
+def _upgrade_statements(
+    tables: Tables, dialect: Dialect, from_version: int, have: tuple[set[str], set[str]] | None = None
+) -> list[str]:
+    """ALTER/CREATE statements from ``from_version`` up. ``have``: the events table's columns and index
+    names as found (:func:`migrate`), which are skipped, and then no table nor version row (``migrate``
+    creates missing tables with ``create_all`` and moves the version itself); None prints everything."""
     out: list[str] = []
     quote = dialect.identifier_preparer.quote
+    columns, indexes = have if have is not None else (set(), set())
+    by_name = {str(ix.name): ix for ix in tables.events.indexes}
     for version in range(from_version + 1, SCHEMA_VERSION + 1):
         for name in _ADDED_COLUMNS.get(version, ()):
-            if have is not None and name in have:
+            if name in columns:
                 continue
             col = tables.events.c[name]
             kind = col.type.compile(dialect=dialect)
             out.append(f"ALTER TABLE {quote(tables.events.name)} ADD COLUMN {quote(name)} {kind} NULL")
-        if version == 2 and have is None:
-            out.append(str(CreateTable(tables.processes).compile(dialect=dialect)).strip())
+        for suffix in _ADDED_INDEXES.get(version, ()):
+            name = f"{tables.prefix}{suffix}"
+            if name not in indexes:
+                out.append(str(CreateIndex(by_name[name]).compile(dialect=dialect)).strip())
+        if have is None:
+            for attr in _ADDED_TABLES.get(version, ()):
+                out.append(str(CreateTable(getattr(tables, attr)).compile(dialect=dialect)).strip())
     if have is None:
         schema = tables.schema
         bump = schema.update().where(schema.c.version == from_version).values(version=SCHEMA_VERSION)
@@ -133,7 +168,10 @@ def migrate(conn: sa.Connection, tables: Tables, from_version: int) -> None:
     """Upgrade a schema at ``from_version`` in place: add the events columns that are missing, create the
     tables that are missing, then move the version row. Safe to run again after a partial run, and
     against another process migrating at the same time (the second finds the columns there)."""
-    have = {col["name"] for col in sa.inspect(conn).get_columns(tables.events.name)}
+    inspector = sa.inspect(conn)
+    columns = {col["name"] for col in inspector.get_columns(tables.events.name)}
+    indexes = {str(ix["name"]) for ix in inspector.get_indexes(tables.events.name)}
+    have = (columns, indexes)
     for statement in _upgrade_statements(tables, conn.dialect, from_version, have):
         conn.exec_driver_sql(statement)
     tables.metadata.create_all(conn, checkfirst=True)

@@ -34,7 +34,7 @@ from typing import Any
 from hookinbox.errors import StoreFull
 from hookinbox.events import Attempt, EventRecord, ProcessInfo, Status
 from hookinbox.stores import StoreStats
-from hookinbox.stores._base import HISTORY_LIMIT, StoreBase, dead_message, outcome_of
+from hookinbox.stores._base import HISTORY_LIMIT, Settle, StoreBase, dead_message, outcome_of
 from hookinbox.stores._query import Cursor, Filters, Timeline, add_to_timeline, empty_timeline
 
 __all__ = ["MemoryStore"]
@@ -69,6 +69,10 @@ class MemoryStore(StoreBase):
         self._open: dict[tuple[str, str], EventRecord] = {}
         # the process registry (heartbeats): one process, so it only matters to tools and tests
         self._processes: dict[str, ProcessInfo] = {}
+        # ordering by resource: the unfinished events of each (endpoint, order_key), and each key's
+        # [last_seq, last_id, updated_at] (the newest event handled)
+        self._by_key: dict[tuple[str, str], set[str]] = {}
+        self._keys: dict[tuple[str, str], list[Any]] = {}
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> MemoryStore:
@@ -92,6 +96,8 @@ class MemoryStore(StoreBase):
             record.updated_at = record.received_at
             self._records[key] = record
             self._open[key] = record
+            if record.order_key is not None:
+                self._by_key.setdefault((record.endpoint, record.order_key), set()).add(record.id)
             return True
 
     async def arecord(self, record: EventRecord) -> bool:
@@ -99,7 +105,18 @@ class MemoryStore(StoreBase):
 
     def _remove(self, key: tuple[str, str]) -> None:
         self._records.pop(key)
-        self._open.pop(key, None)
+        rec = self._open.pop(key, None)
+        if rec is not None and rec.order_key is not None:
+            self._unkey(rec)
+
+    def _unkey(self, rec: EventRecord) -> None:
+        """``rec`` (ordered) is finished or gone: no longer one of its key's unfinished events."""
+        assert rec.order_key is not None
+        members = self._by_key.get((rec.endpoint, rec.order_key))
+        if members is not None:
+            members.discard(rec.id)
+            if not members:
+                del self._by_key[(rec.endpoint, rec.order_key)]
 
     def _evict(self) -> None:
         """Drop the oldest finished events; never unfinished ones.
@@ -134,12 +151,72 @@ class MemoryStore(StoreBase):
             rec = self._open.get((endpoint, event_id))
             if rec is None or not _claimable(rec, now):
                 return None
-            rec.status = _ST_PROCESSING
-            rec.lease_until = now + lease
-            rec.attempts += 1
-            rec.updated_at = now
-            rec.owner = owner
-            return _copy(rec, share_headers=True)  # for processing only, which never changes them
+            return self._take(rec, now, lease, owner)
+
+    def _take(self, rec: EventRecord, now: float, lease: float, owner: str | None) -> EventRecord:
+        rec.status = _ST_PROCESSING
+        rec.lease_until = now + lease
+        rec.attempts += 1
+        rec.updated_at = now
+        rec.owner = owner
+        return _copy(rec, share_headers=True)  # for processing only, which never changes them
+
+    # -- ordering by resource (one lock: atomic like every other call here) ---------------------
+
+    def _siblings(self, rec: EventRecord) -> Iterator[EventRecord]:
+        assert rec.order_key is not None
+        for other in self._by_key.get((rec.endpoint, rec.order_key), ()):
+            if other != rec.id:
+                yield self._open[(rec.endpoint, other)]
+
+    def _held_back(self, rec: EventRecord, now: float) -> bool:
+        """True if another event of ``rec``'s key holds it (processing, live lease) or comes first (pending)."""
+        place = _place(rec)
+        for other in self._siblings(rec):
+            if other.status is _ST_PROCESSING and other.lease_until is not None and other.lease_until > now:
+                return True
+            if other.status is _ST_PENDING and _place(other) < place:
+                return True
+        return False
+
+    def claim_ordered(
+        self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None = None
+    ) -> EventRecord | None:
+        with self._lock:
+            rec = self._open.get((endpoint, event_id))
+            if rec is None or not _claimable(rec, now):
+                return None
+            if rec.order_key is None:
+                return self._take(rec, now, lease, owner)
+            if self._held_back(rec, now):
+                return None
+            out = self._take(rec, now, lease, owner)
+            state = self._keys.get((endpoint, rec.order_key))
+            last = None if state is None else state[0]
+            out.stale = last is not None and rec.order_seq is not None and rec.order_seq < last
+            return out
+
+    def settle_ordered(self, settle: Settle, advance: bool) -> str | None:
+        endpoint, event_id, status, now, retry_at, error = settle
+        with self._lock:
+            rec = self._open.get((endpoint, event_id))
+            if rec is None or not self._settle_locked(endpoint, event_id, status, now, retry_at, error):
+                return None
+            if rec.order_key is None:
+                return None
+            kkey = (endpoint, rec.order_key)
+            if advance and rec.order_seq is not None:
+                state = self._keys.setdefault(kkey, [None, None, now])
+                if state[0] is None or rec.order_seq > state[0]:
+                    state[0], state[1] = rec.order_seq, rec.id
+                state[2] = now
+            first: EventRecord | None = None
+            for other in self._siblings(rec):
+                if other.status is _ST_PROCESSING and other.lease_until is not None and other.lease_until > now:
+                    return None
+                if other.status is _ST_PENDING and (first is None or _place(other) < _place(first)):
+                    first = other
+            return None if first is None else first.id
 
     def due(self, now: float, recover_after: float, limit: int) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
@@ -147,7 +224,7 @@ class MemoryStore(StoreBase):
             for key, rec in self._open.items():
                 if rec.status is _ST_PENDING and rec.received_at > now - recover_after:
                     continue
-                if _claimable(rec, now):
+                if _claimable(rec, now) and (rec.order_key is None or not self._held_back(rec, now)):
                     out.append(key)
                     if len(out) >= limit:
                         break
@@ -169,22 +246,29 @@ class MemoryStore(StoreBase):
         self, endpoint: str, event_id: str, status: Status, now: float, retry_at: float | None, error: str | None
     ) -> bool:
         with self._lock:
-            key = (endpoint, event_id)
-            rec = self._open.get(key)
-            if rec is None or rec.status is not _ST_PROCESSING:
-                return False
-            _add_attempt(rec, Attempt(rec.attempts, rec.updated_at, now, outcome_of(status), error, rec.owner))
-            rec.owner = None
-            rec.last_error = error
-            rec.lease_until = None
-            rec.updated_at = now
-            rec.status = status
-            if status is _ST_FAILED:
-                rec.next_attempt_at = retry_at
-            else:
-                del self._open[key]
-                self._records[key] = _freeze(rec)
-            return True
+            return self._settle_locked(endpoint, event_id, status, now, retry_at, error)
+
+    def _settle_locked(
+        self, endpoint: str, event_id: str, status: Status, now: float, retry_at: float | None, error: str | None
+    ) -> bool:
+        key = (endpoint, event_id)
+        rec = self._open.get(key)
+        if rec is None or rec.status is not _ST_PROCESSING:
+            return False
+        _add_attempt(rec, Attempt(rec.attempts, rec.updated_at, now, outcome_of(status), error, rec.owner))
+        rec.owner = None
+        rec.last_error = error
+        rec.lease_until = None
+        rec.updated_at = now
+        rec.status = status
+        if status is _ST_FAILED:
+            rec.next_attempt_at = retry_at
+        else:
+            del self._open[key]
+            if rec.order_key is not None:
+                self._unkey(rec)
+            self._records[key] = _freeze(rec)
+        return True
 
     # -- process registry (heartbeats) --------------------------------------------------------
 
@@ -272,6 +356,8 @@ class MemoryStore(StoreBase):
                 rec.handlers_done = []
             self._records[key] = rec
             self._open[key] = rec
+            if rec.order_key is not None:
+                self._by_key.setdefault((endpoint, rec.order_key), set()).add(rec.id)
             rec.status = _ST_PENDING
             rec.attempts = 0
             rec.next_attempt_at = None
@@ -283,6 +369,9 @@ class MemoryStore(StoreBase):
     def purge(self, before: float, statuses: Sequence[Status] = (Status.DONE, Status.DEAD)) -> int:
         wanted = set(statuses)
         with self._lock:
+            if Status.DONE in wanted:  # the newest handled event of keys quiet since ``before``
+                for kkey in [k for k, state in self._keys.items() if state[2] < before]:
+                    del self._keys[kkey]
             keys = []
             for k, r in self._records.items():
                 _, _, state, received_at = _summary(r)
@@ -392,6 +481,7 @@ _ENDPOINT, _ID, _TYPE, _BODY, _HEADERS, _RECEIVED_AT, _TIMESTAMP, _STATUS, _ATTE
     range(12)
 )
 _HISTORY = 12  # the attempts, flat: 6 atoms each (see _freeze)
+_ORDER_KEY, _ORDER_SEQ = 13, 14
 
 
 def _add_attempt(rec: EventRecord, attempt: Attempt) -> None:
@@ -421,6 +511,8 @@ def _freeze(rec: EventRecord) -> _Frozen:
         tuple(rec.handlers_done),
         rec.updated_at,
         tuple(chain.from_iterable(_ATTEMPT_FIELDS(a) for a in rec.history)),  # flat, like the headers
+        rec.order_key,
+        rec.order_seq,
     )
 
 
@@ -443,6 +535,8 @@ def _thaw(t: _Frozen) -> EventRecord:
         handlers_done=list(t[_DONE]),
         updated_at=t[_UPDATED_AT],
         history=[Attempt(*t[_HISTORY][i : i + 6]) for i in range(0, len(t[_HISTORY]), 6)],
+        order_key=t[_ORDER_KEY],
+        order_seq=t[_ORDER_SEQ],
     )
 
 
@@ -474,6 +568,11 @@ def _copy(entry: _Entry, *, share_headers: bool = False) -> EventRecord:
     new.handlers_done = list(entry.handlers_done)
     new.history = list(entry.history)
     return new
+
+
+def _place(rec: EventRecord) -> tuple[float, float, str]:
+    """Where ``rec`` stands among its key's events: ``(order_seq, received_at, id)``."""
+    return (rec.order_seq if rec.order_seq is not None else -math.inf, rec.received_at, rec.id)
 
 
 def _claimable(rec: EventRecord, now: float) -> bool:

@@ -93,13 +93,14 @@ def _database() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _clean() -> Iterator[None]:
-    """Each test starts with an empty inbox table, no handler calls, and a fresh inbox."""
+    """Each test starts with empty inbox and ordering-key tables, no handler calls, and a fresh inbox."""
     from hookinbox_testapp import webhooks
 
     from hookinbox.django import reset_inbox
-    from hookinbox.django.models import InboxEvent, Process
+    from hookinbox.django.models import InboxEvent, OrderKey, Process
 
     InboxEvent.objects.all().delete()
+    OrderKey.objects.all().delete()
     Process.objects.all().delete()
     webhooks.CALLS.clear()
     webhooks.FAIL.clear()

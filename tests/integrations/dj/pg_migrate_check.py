@@ -47,7 +47,7 @@ with connection.cursor() as cur:
 call_command("migrate", "hookinbox", verbosity=0)
 old = DjangoStore("default").get("shop", "old")
 assert old is not None
-print("migrated row:", old.status.value, old.attempts, old.owner, old.history)
+print("migrated row:", old.status.value, old.attempts, old.owner, old.history, old.order_key, old.order_seq)
 with connection.cursor() as cur:
     cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'hookinbox_event' ORDER BY 1")
     print("indexes:", ",".join(r[0] for r in cur.fetchall()))

@@ -43,33 +43,38 @@ def in_threads(n: int, fn: Callable[[], Any]) -> list[Any]:
 
 
 def exercise_contract(store_cls: Any) -> list[str]:
-    """Every test of the store contract suite (tests/stores/test_contract.py) on ``store_cls``, each on an
-    emptied table: for the PostgreSQL subprocess, where pytest does not run (in-process, pytest collects the
-    same class in test_django_contract.py)."""
+    """Every test of the store contract suite (tests/stores/test_contract.py) and of the ordering contract
+    (tests/stores/test_ordering.py) on ``store_cls``, each on emptied tables: for the PostgreSQL subprocess,
+    where pytest does not run (in-process, pytest collects the same classes in test_django_contract.py)."""
     import inspect
 
     from tests.stores.test_contract import TestStoreContract
+    from tests.stores.test_ordering import TestOrderingContract
 
-    from hookinbox.django.models import InboxEvent
+    from hookinbox.django.models import InboxEvent, OrderKey
 
-    suite = TestStoreContract()
-    ran: list[str] = []
-    for name, test in inspect.getmembers(suite, inspect.ismethod):
-        if not name.startswith("test_"):
-            continue
+    def empty() -> None:
         InboxEvent.objects.all().delete()
-        built: list[Any] = []
+        OrderKey.objects.all().delete()
 
-        def make(**overrides: Any) -> Any:
-            built.append(store_cls("default", **overrides))
-            return built[-1]
+    ran: list[str] = []
+    for suite in (TestStoreContract(), TestOrderingContract()):
+        for name, test in inspect.getmembers(suite, inspect.ismethod):
+            if not name.startswith("test_"):
+                continue
+            empty()
+            built: list[Any] = []
 
-        fixtures = {"store": make, "make_store": lambda: make, "store_url": lambda: ("django://", {})}
-        test(**{param: fixtures[param]() for param in inspect.signature(test).parameters})
-        for store in built:
-            store.close()
-        ran.append(name)
-    InboxEvent.objects.all().delete()
+            def make(**overrides: Any) -> Any:
+                built.append(store_cls("default", **overrides))
+                return built[-1]
+
+            fixtures = {"store": make, "make_store": lambda: make, "store_url": lambda: ("django://", {})}
+            test(**{param: fixtures[param]() for param in inspect.signature(test).parameters})
+            for store in built:
+                store.close()
+            ran.append(name)
+    empty()
     return ran
 
 

@@ -1,5 +1,6 @@
-"""The store contract suite (tests/stores/test_contract.py), the very same test class, run on DjangoStore
-(the in-process SQLite Django database of this directory's conftest)."""
+"""The store contract suite (tests/stores/test_contract.py) and the ordering contract
+(tests/stores/test_ordering.py), the very same test classes, run on DjangoStore (the in-process SQLite
+Django database of this directory's conftest; PostgreSQL: test_django_store.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import Any
 
 import pytest
 from tests.stores.test_contract import TestStoreContract
+from tests.stores.test_ordering import TestOrderingContract
 
 from hookinbox.django.store import DjangoStore
 from hookinbox.stores import Store
 
-__all__ = ["TestStoreContract"]  # collected here too, on the fixtures below
+__all__ = ["TestOrderingContract", "TestStoreContract"]  # collected here too, on the fixtures below
 
 
 @pytest.fixture

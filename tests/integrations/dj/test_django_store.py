@@ -37,7 +37,8 @@ def test_store_url_names_the_database_alias() -> None:
 
 
 def test_migrations_apply_on_postgresql(pg_url: str, namespace: str) -> None:
-    """The migration applies (and unapplies) on PostgreSQL, and the store keeps the contract there."""
+    """The migrations apply (0001 with a row in it, then 0002 and 0003) and unapply on PostgreSQL, and the
+    store keeps the store and ordering contracts there."""
     import psycopg
 
     u = urlsplit(pg_url.replace("postgresql+psycopg", "postgresql"))
@@ -61,8 +62,10 @@ def test_migrations_apply_on_postgresql(pg_url: str, namespace: str) -> None:
         done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=90)
         assert done.returncode == 0, done.stderr[-3000:]
         assert "hookinbox_event_key" in done.stdout and "hookinbox_event_due" in done.stdout
-        assert "migrated row: failed 1 None []" in done.stdout
+        assert "hookinbox_event_order" in done.stdout  # 0003: the events of one resource by status
+        assert "migrated row: failed 1 None [] None None" in done.stdout
         assert "contract: " in done.stdout and "test_record_once" in done.stdout and "test_dedup_window" in done.stdout
+        assert "test_one_at_a_time_in_order" in done.stdout and "test_concurrent_claimers_never_overlap" in done.stdout
         assert done.stdout.strip().endswith("ok")
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as conn:

@@ -1,0 +1,247 @@
+"""Ordering by resource in the SQL store: ``claim_ordered``, ``settle_ordered`` and the condition ``due``
+adds (the contract: :class:`~hookinbox.stores.Store`; the model: docs/ordering.md).
+
+**One lock per resource.** Each ``(endpoint, order_key)`` has a row in ``<prefix>order_keys`` (its
+``last_seq``, ``last_id``, ``updated_at``). ``claim_ordered`` and ``settle_ordered`` make sure it exists
+(insert-if-absent) and lock it (``SELECT ... FOR UPDATE``; SQLite has one writer at a time, and every
+transaction here begins IMMEDIATE) *before* they touch an event row. So two claims of one resource are
+serialized across threads and processes, and within the lock a claim checks its siblings and then
+updates its event by primary key: no subquery on the table being updated (MariaDB refuses one).
+
+**Lock order.** Key row first, then event rows, in both methods: they cannot deadlock with each other,
+and the batched claims and settlements (``sql.py``), which lock event rows only and never wait for a
+key row, cannot close a cycle with them. A deadlock or lock timeout still reruns the transaction
+(``_transaction``).
+
+**Seeing the latest rows.** The siblings are read after the lock is granted. PostgreSQL and MariaDB run
+READ COMMITTED (``create_engine``), where each statement sees what committed before it began; on
+MariaDB the sibling check is a locking read too (``LOCK IN SHARE MODE`` reads the latest committed
+rows whatever isolation level ``engine_options`` may have set, REPEATABLE READ being its default).
+
+**No group commit.** Ordered claims and settlements are one event at a time (the next event of a resource
+waits for the previous one anyway), so they run their own transaction instead of going through the
+batch writers. On SQLite they first take the writers' turn (the store's :class:`FairLock`), like a
+batch does, then the one pooled connection: the same order as the writers, so nobody waits for the
+connection while holding the turn another needs, and ordered calls are not starved by a busy writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+from hookinbox.events import EventRecord, Status
+from hookinbox.stores._base import Settle, outcome_of
+from hookinbox.stores._groupcommit import FairLock
+from hookinbox.stores._sqlqueries import record_from_row
+from hookinbox.stores._sqlschema import Tables
+
+__all__ = ["SQLOrdering", "before"]
+
+T = TypeVar("T")
+_PENDING = Status.PENDING.value
+_PROCESSING = Status.PROCESSING.value
+
+
+def before(
+    c: Any, seq: sa.ColumnElement[Any], received_at: sa.ColumnElement[Any], event_id: sa.ColumnElement[Any]
+) -> sa.ColumnElement[bool]:
+    """The event of columns ``c`` comes before ``(seq, received_at, event_id)`` in its resource's order
+    (``(order_seq, received_at, id)`` ascending), spelled out rather than as a row-value comparison."""
+    earlier_same_seq = sa.or_(c.received_at < received_at, sa.and_(c.received_at == received_at, c.id < event_id))
+    return sa.or_(c.order_seq < seq, sa.and_(c.order_seq == seq, earlier_same_seq))
+
+
+def blocking(
+    c: Any,
+    endpoint: Any,
+    key: Any,
+    event_id: Any,
+    seq: Any,
+    received_at: Any,
+    now: Any,
+) -> sa.ColumnElement[bool]:
+    """A row of columns ``c`` that keeps the event ``(endpoint, event_id)`` of resource ``key`` from being
+    claimed: another event of the resource (a) processing under a live lease, or (b) pending and before it."""
+    return sa.and_(
+        c.endpoint == endpoint,
+        c.order_key == key,
+        c.id != event_id,
+        sa.or_(
+            sa.and_(c.status == _PROCESSING, c.lease_until > now),
+            sa.and_(c.status == _PENDING, before(c, seq, received_at, event_id)),
+        ),
+    )
+
+
+class SQLOrdering:
+    """``claim_ordered``/``settle_ordered`` of :class:`~hookinbox.stores.sql.SQLStore`, which sets the attributes."""
+
+    engine: sa.Engine
+    dialect: str
+    tables: Tables
+    t: sa.Table
+    _turn: FairLock | None
+    _claim_stmt: sa.Update
+    _settle_stmt: sa.Update
+
+    if TYPE_CHECKING:  # provided by the store's other bases; declared here for the type checker only (at
+        # run time this class comes first in SQLStore's bases, ahead of StoreBase's refusing defaults)
+
+        def _setup(self) -> None: ...
+
+        def _transaction(self, work: Callable[[sa.Connection], T]) -> T: ...
+
+        def _processing_rows(self, conn: sa.Connection, keys: Any) -> dict[tuple[str, str], Any]: ...
+
+        def _appended(self, row: Any, now: float, outcome: str, error: str | None, process: str | None) -> str: ...
+
+        def claim(
+            self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None = None
+        ) -> EventRecord | None: ...
+
+    # -- the two calls --------------------------------------------------------------------------
+
+    def claim_ordered(
+        self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None = None
+    ) -> EventRecord | None:
+        self._setup()
+        ordered, got = self._in_turn(lambda conn: self._claim_ordered(conn, endpoint, event_id, now, lease, owner))
+        if not ordered:  # no resource: a plain claim, through the batched claim writer (outside the turn)
+            return self.claim(endpoint, event_id, now, lease, owner)
+        return got
+
+    def settle_ordered(self, settle: Settle, advance: bool) -> str | None:
+        self._setup()
+        return self._in_turn(lambda conn: self._settle_ordered(conn, settle, advance))
+
+    def _in_turn(self, work: Callable[[sa.Connection], T]) -> T:
+        """``work`` in one transaction, taking SQLite's writer turn first (see the module docstring)."""
+        if self._turn is None:
+            return self._transaction(work)
+        with self._turn:
+            return self._transaction(work)
+
+    # -- in the transaction -----------------------------------------------------------------------
+
+    def _claim_ordered(
+        self, conn: sa.Connection, endpoint: str, event_id: str, now: float, lease: float, owner: str | None
+    ) -> tuple[bool, EventRecord | None]:
+        """(False, None) for an unordered event (the caller claims it plainly); else (True, the claim or None)."""
+        c = self.t.c
+        key = (c.endpoint == endpoint, c.id == event_id)
+        head = conn.execute(sa.select(c.order_key, c.order_seq, c.received_at, c.status).where(*key)).first()
+        if head is None:
+            return True, None
+        if head.order_key is None:
+            return False, None
+        if head.status in (Status.DONE.value, Status.DEAD.value, Status.STALE.value):
+            return True, None  # not claimable: no need to lock its resource
+        last_seq = self._lock_key(conn, endpoint, head.order_key, now)
+        check = sa.select(c.id).where(
+            blocking(
+                c,
+                endpoint,
+                head.order_key,
+                event_id,
+                sa.literal(head.order_seq, sa.Double()),
+                sa.literal(head.received_at, sa.Double()),
+                now,
+            )
+        )
+        check = check.limit(1)
+        if self.dialect in ("mysql", "mariadb"):
+            check = check.with_for_update(read=True)
+        if conn.execute(check).first() is not None:
+            return True, None
+        params = {"k_endpoint": endpoint, "k_id": event_id, "k_now": now, "k_lease_until": now + lease,
+                  "k_owner": owner}  # fmt: skip
+        if not conn.execute(self._claim_stmt, params).rowcount:
+            return True, None
+        row = conn.execute(sa.select(self.t).where(*key)).one()
+        got = record_from_row(row._mapping)
+        got.stale = last_seq is not None and got.order_seq is not None and got.order_seq < last_seq
+        return True, got
+
+    def _settle_ordered(self, conn: sa.Connection, settle: Settle, advance: bool) -> str | None:
+        endpoint, event_id, status, now, retry_at, error = settle
+        c = self.t.c
+        head = conn.execute(sa.select(c.order_key, c.order_seq).where(c.endpoint == endpoint, c.id == event_id)).first()
+        if head is None:
+            return None
+        resource: str | None = head.order_key
+        last_seq = None if resource is None else self._lock_key(conn, endpoint, resource, now)  # key row first
+        row = self._processing_rows(conn, [(endpoint, event_id)]).get((endpoint, event_id))
+        if row is None:
+            return None
+        params = {"k_endpoint": endpoint, "k_id": event_id, "k_status": status.value, "k_now": now,
+                  "k_retry": retry_at, "k_error": error,
+                  "k_history": self._appended(row, now, outcome_of(status), error, row.owner)}  # fmt: skip
+        conn.execute(self._settle_stmt, params)  # the row is locked and processing: it applies
+        if resource is None:
+            return None
+        if advance:
+            self._advance(conn, endpoint, resource, event_id, head.order_seq, last_seq, now)
+        return self._next(conn, endpoint, resource, event_id, now)
+
+    def _lock_key(self, conn: sa.Connection, endpoint: str, key: str, now: float) -> float | None:
+        """Create the resource's row if it is missing, lock it, and return its ``last_seq``."""
+        k = self.tables.order_keys
+        row = {"endpoint": endpoint, "key": key, "last_seq": None, "last_id": None, "updated_at": now}
+        if self.dialect == "postgresql":
+            conn.execute(postgresql.insert(k).on_conflict_do_nothing(), row)
+        elif self.dialect == "sqlite":
+            conn.execute(sqlite.insert(k).on_conflict_do_nothing(), row)
+        else:  # a no-op update when it exists (not INSERT IGNORE, which would also swallow other errors)
+            ins = mysql.insert(k)
+            conn.execute(ins.on_duplicate_key_update(updated_at=k.c.updated_at), row)
+        stmt = sa.select(k.c.last_seq).where(k.c.endpoint == endpoint, k.c.key == key).with_for_update()
+        last = conn.execute(stmt).scalar()
+        return None if last is None else float(last)
+
+    def _advance(
+        self,
+        conn: sa.Connection,
+        endpoint: str,
+        key: str,
+        event_id: str,
+        seq: float | None,
+        last_seq: float | None,
+        now: float,
+    ) -> None:
+        """``last_seq = max(last_seq, seq)`` (NULL is lower), ``last_id`` when raised, ``updated_at = now``.
+
+        The maximum is taken here, from the value read under the lock, not in the UPDATE: MariaDB
+        evaluates SET assignments left to right, so a ``last_id`` condition would see the new ``last_seq``."""
+        k = self.tables.order_keys
+        values: dict[str, Any] = {"updated_at": now}
+        if seq is not None and (last_seq is None or seq > last_seq):
+            values.update(last_seq=seq, last_id=event_id)
+        conn.execute(k.update().where(k.c.endpoint == endpoint, k.c.key == key).values(values))
+
+    def _next(self, conn: sa.Connection, endpoint: str, key: str, event_id: str, now: float) -> str | None:
+        """The first pending event of the resource in order, unless one of it is processing under a live lease."""
+        c = self.t.c
+        mine = (c.endpoint == endpoint, c.order_key == key)
+        live = sa.select(c.id).where(*mine, c.status == _PROCESSING, c.lease_until > now).limit(1)
+        if conn.execute(live).first() is not None:
+            return None
+        first = (
+            sa.select(c.id)
+            .where(*mine, c.status == _PENDING, c.id != event_id)
+            .order_by(c.order_seq, c.received_at, c.id)
+            .limit(1)
+        )
+        found: str | None = conn.execute(first).scalar()
+        return found
+
+    def _due_in_order(self, now: float) -> sa.ColumnElement[bool]:
+        """What ``due`` adds: an ordered event only when ``claim_ordered`` would not refuse it; unordered
+        events (``order_key IS NULL``) pass without the correlated lookup."""
+        c = self.t.c
+        o = self.t.alias("sibling")
+        blocked = sa.exists().where(blocking(o.c, c.endpoint, c.order_key, c.id, c.order_seq, c.received_at, now))
+        return sa.or_(c.order_key.is_(None), ~blocked)
