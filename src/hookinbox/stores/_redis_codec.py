@@ -65,6 +65,8 @@ def record_row(rec: EventRecord) -> tuple[Field, ...]:
         json.dumps(rec.headers),
         rec.timestamp,
         rec.body,
+        rec.order_key,
+        None if rec.order_seq is None else repr(rec.order_seq),
     )
 
 
@@ -76,7 +78,10 @@ _STR: Callable[[Any], str | None] = lambda v: None if v is None else (v.decode()
 
 
 def claimed(flat: Any) -> EventRecord | None:
-    """A claim script's answer for one event: its hash as a flat list, or 0 / nil when not claimed."""
+    """A claim script's answer for one event: its hash as a flat list, or 0 / nil when not claimed.
+
+    ``CLAIM_ORDERED`` adds the pseudo-field ``stale`` (never stored) for :attr:`EventRecord.stale`.
+    """
     if not flat:
         return None
     return record_from_hash(dict(zip(flat[::2], flat[1::2], strict=True)))
@@ -105,6 +110,9 @@ def record_from_hash(h: dict[Any, Any]) -> EventRecord:
         updated_at=float(g["updated_at"]),
         history=_history(g.get("history")),
         owner=_STR(g.get("owner")),
+        order_key=_STR(g.get("order_key")),
+        order_seq=_float(g.get("order_seq")),
+        stale=_STR(g.get("stale")) == "1",
     )
 
 

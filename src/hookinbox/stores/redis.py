@@ -34,6 +34,13 @@ acknowledged writes (replication is asynchronous). ``durable`` is True in the
 sense that events survive *this* process; choose PostgreSQL or MariaDB if
 they must survive the loss of a server.
 
+**Ordering by resource.** :meth:`~RedisStore.claim_ordered` and :meth:`~RedisStore.settle_ordered`
+are one script call each, not batched: whether an event of a resource may be claimed depends on the
+claims and settlements before it. Each resource has its pending events in a sorted set in order and
+a hash naming the event that holds it (the keys are described in :mod:`hookinbox.stores._redis_lua`);
+every script that moves an ordered event in or out of ``pending`` keeps that set right, so the
+checks read two keys instead of scanning the resource's events.
+
 Listing, finding and statistics scan the event index (O(number of events));
 they are for operators, not for the hot path. Single Redis or a primary with
 replicas; Redis Cluster is not supported (scripts touch many keys, all under
@@ -85,9 +92,10 @@ __all__ = ["RedisStore"]
 
 _CHUNK = 500
 _NO_BODY = ("endpoint", "id", "type", "status", "received_at", "updated_at", "attempts", "next_attempt_at",
-            "lease_until", "timestamp", "last_error", "handlers_done", "headers", "owner")  # fmt: skip
+            "lease_until", "timestamp", "last_error", "handlers_done", "headers", "owner", "order_key",
+            "order_seq")  # fmt: skip
 _SCRIPTS = ("RECORD_MANY", "CLAIM_MANY", "SETTLE_MANY", "HANDLER_DONE", "REPLAY", "DISCARD", "PURGE", "DROP_BODIES",
-            "HEARTBEAT", "RELEASE")  # fmt: skip
+            "HEARTBEAT", "RELEASE", "CLAIM_ORDERED", "SETTLE_ORDERED", "DUE_FILTER", "PURGE_KEYS")  # fmt: skip
 _OPTIONS = ("prefix", "dedup_ttl", "connect_timeout", "socket_timeout", "max_connections", "client_options",
             "request_timeout", "max_batch")  # fmt: skip
 
@@ -136,7 +144,7 @@ class RedisStore(BatchedProcessing):
         self.client = redis.Redis(connection_pool=pool, retry=Retry(NoBackoff(), 1))
         self._scripts = {name: self.client.register_script(getattr(lua, name)) for name in _SCRIPTS}
         self.k_all, self.k_pending, self.k_wait = prefix + "all", prefix + "pending", prefix + "wait"
-        self.k_processes = prefix + "processes"
+        self.k_processes, self.k_okeys = prefix + "processes", prefix + "okeys"
         n, wait = max_batch, request_timeout
         self._recorder: Batcher[EventRecord, bool] = Batcher(
             self._record_many, max_batch=n, timeout=wait, name="hookinbox-redis-record"
@@ -172,7 +180,7 @@ class RedisStore(BatchedProcessing):
     def discard(self, endpoint: str, event_id: str) -> None:
         m = member(endpoint, event_id)
         keys = [f"{self.prefix}dd:{m}", self._ev(m), self.k_all, self.k_pending, self.k_wait]
-        self._scripts["DISCARD"](keys=keys, args=[m])
+        self._scripts["DISCARD"](keys=keys, args=[self.prefix, m])
 
     # -- processing (claims and settlements batched like records) ---------------------------
 
@@ -182,11 +190,38 @@ class RedisStore(BatchedProcessing):
         return [claimed(one) for one in flat]
 
     def due(self, now: float, recover_after: float, limit: int) -> list[tuple[str, str]]:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.zrangebyscore(self.k_pending, "-inf", repr(now - recover_after), start=0, num=limit)
-        pipe.zrangebyscore(self.k_wait, "-inf", repr(now), start=0, num=limit)
-        pending, waiting = pipe.execute()
-        return [split_member(m) for m in [*pending, *waiting][:limit]]
+        """Pending events first, then failed and expired ones; each page of candidates goes through
+        ``DUE_FILTER``, which drops the ordered events that :meth:`claim_ordered` would refuse, so a
+        backlog of blocked events of one resource never fills the page (the scan goes on past them)."""
+        found: list[bytes] = []
+        for index, hi in ((self.k_pending, now - recover_after), (self.k_wait, now)):
+            offset = 0
+            while len(found) < limit:
+                need = limit - len(found)
+                chunk = self.client.zrangebyscore(
+                    index, "-inf", repr(hi), start=offset, num=min(_CHUNK, max(need, 100))
+                )
+                if not chunk:
+                    break
+                offset += len(chunk)
+                found.extend(self._scripts["DUE_FILTER"](args=[self.prefix, repr(now), need, *chunk]))
+        return [split_member(m) for m in found[:limit]]
+
+    def claim_ordered(
+        self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None = None
+    ) -> EventRecord | None:
+        """One ``CLAIM_ORDERED`` call (not batched: its answer depends on the claims before it)."""
+        row = (member(endpoint, event_id), repr(now), repr(now + lease), owner)
+        keys = [self.k_pending, self.k_wait]
+        return claimed(self._scripts["CLAIM_ORDERED"](keys=keys, args=[self.prefix, pack([row])]))
+
+    def settle_ordered(self, settle: Settle, advance: bool) -> str | None:
+        """One ``SETTLE_ORDERED`` call: the settlement, the key's ``last_seq`` and the next id, atomically."""
+        ep, i, status, now, retry_at, error = settle
+        row = (member(ep, i), Status(status).value, repr(now), None if retry_at is None else repr(retry_at), error)
+        args: list[str | int | bytes] = [self.prefix, int(advance), pack([row])]
+        nxt = self._scripts["SETTLE_ORDERED"](keys=[self.k_wait], args=args)
+        return None if nxt is None else nxt.decode()
 
     def handler_done(self, endpoint: str, event_id: str, handler: str) -> None:
         self._scripts["HANDLER_DONE"](keys=[self._ev(member(endpoint, event_id))], args=[handler])
@@ -280,15 +315,19 @@ class RedisStore(BatchedProcessing):
     def replay(self, endpoint: str, event_id: str, now: float) -> bool:
         m = member(endpoint, event_id)
         keys = [self._ev(m), self.k_pending, self.k_wait, self.k_all]
-        return bool(self._scripts["REPLAY"](keys=keys, args=[repr(now), m]))
+        return bool(self._scripts["REPLAY"](keys=keys, args=[self.prefix, repr(now), m]))
 
     def purge(self, before: float, statuses: Sequence[Status] = (Status.DONE, Status.DEAD)) -> int:
+        """Events in chunks of the index (``PURGE``); with ``Status.DONE``, then the ordering keys not
+        touched since ``before`` (``PURGE_KEYS``, read from the ``okeys`` index). Returns the events deleted."""
         wanted = "," + ",".join(Status(s).value for s in statuses) + ","
         total = 0
         offset = 0
         while True:
             chunk = self.client.zrangebyscore(self.k_all, "-inf", f"({before!r}", start=offset, num=_CHUNK)
             if not chunk:
+                if Status.DONE in statuses:
+                    self._purge_keys(before)
                 return total
             n = int(
                 self._scripts["PURGE"](
@@ -296,6 +335,15 @@ class RedisStore(BatchedProcessing):
                 )
             )
             total += n
+            offset += len(chunk) - n
+
+    def _purge_keys(self, before: float) -> None:
+        offset = 0
+        while True:
+            chunk = self.client.zrangebyscore(self.k_okeys, "-inf", f"({before!r}", start=offset, num=_CHUNK)
+            if not chunk:
+                return
+            n = int(self._scripts["PURGE_KEYS"](keys=[self.k_okeys], args=[self.prefix, repr(before), *chunk]))
             offset += len(chunk) - n
 
     def drop_bodies(self, before: float) -> int:
