@@ -202,6 +202,7 @@ class TestOrderingContract:
         held: dict[str, str] = {}
         handled: dict[str, list[float]] = {"k1": [], "k2": []}
         overlaps: list[str] = []
+        errors: list[str] = []
         lock = threading.Lock()
         recorded = threading.Event()
         finished: set[str] = set()
@@ -220,7 +221,11 @@ class TestOrderingContract:
                 if not todo:
                     return
                 i = local.choice(todo)
-                got = s.claim_ordered("shop", i, T0 + 10, LEASE, owner=name)
+                try:
+                    got = s.claim_ordered("shop", i, T0 + 10, LEASE, owner=name)
+                except Exception as exc:  # the store must not fail under contention: say so, not hang
+                    errors.append(f"claim {i}: {exc!r}")
+                    return
                 if got is None:
                     continue
                 k = keys[i]
@@ -235,7 +240,11 @@ class TestOrderingContract:
                         handled[k].append(seqs[i])
                     finished.add(i)
                 status = Status.STALE if got.stale else Status.DONE
-                s.settle_ordered(("shop", i, status, T0 + 10, None, None), not got.stale)
+                try:
+                    s.settle_ordered(("shop", i, status, T0 + 10, None, None), not got.stale)
+                except Exception as exc:
+                    errors.append(f"settle {i}: {exc!r}")
+                    return
 
         threads = [threading.Thread(target=record_all)]
         threads += [threading.Thread(target=claim_loop, args=(s, f"p{n}")) for n, s in enumerate(claimers)]
@@ -244,6 +253,7 @@ class TestOrderingContract:
         for t in threads:
             t.join(timeout=120)
         assert not any(t.is_alive() for t in threads)
+        assert errors == []
         assert overlaps == []
         for k, seen in handled.items():
             assert seen == sorted(seen), k
