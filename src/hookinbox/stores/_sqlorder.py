@@ -27,7 +27,9 @@ connection while holding the turn another needs, and ordered calls are not starv
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
@@ -75,6 +77,19 @@ def blocking(
             sa.and_(c.status == _PENDING, before(c, seq, received_at, event_id)),
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """The ordered claim's and settlement's statements, with named parameters (``o_ep``, ``o_id``, ...)."""
+
+    head: sa.Select[Any]
+    lock: sa.Select[Any]
+    check: sa.Select[Any]
+    row: sa.Select[Any]
+    raise_last: sa.Update
+    touch: sa.Update
+    next: sa.Select[Any]
 
 
 class SQLOrdering:
@@ -125,15 +140,51 @@ class SQLOrdering:
         with self._turn:
             return self._transaction(work)
 
+    # -- statements, built once (building and keying an expression per call cost more than running it) --
+
+    @functools.cached_property
+    def _ord(self) -> _Statements:
+        c, k = self.t.c, self.tables.order_keys.c
+        ep: sa.BindParameter[str] = sa.bindparam("o_ep")
+        eid: sa.BindParameter[str] = sa.bindparam("o_id")
+        key: sa.BindParameter[str] = sa.bindparam("o_key")
+        now: sa.BindParameter[float] = sa.bindparam("o_now", type_=sa.Double())
+        seq: sa.BindParameter[float] = sa.bindparam("o_seq", type_=sa.Double())
+        this = (c.endpoint == ep, c.id == eid)
+        check = sa.select(c.id).where(blocking(c, ep, key, eid, seq, sa.bindparam("o_recv", type_=sa.Double()), now))
+        check = check.limit(1)
+        if self.dialect in ("mysql", "mariadb"):  # a locking read; the resource's index (see _due_in_order)
+            check = check.with_for_update(read=True)
+            check = check.with_hint(self.t, f"FORCE INDEX ({self.tables.prefix}ix_order)", dialect_name=self.dialect)
+        live = self.t.alias("live")
+        held = sa.exists().where(
+            live.c.endpoint == ep, live.c.order_key == key, live.c.status == _PROCESSING, live.c.lease_until > now
+        )
+        resource = (k.endpoint == ep, k.key == key)
+        keys = self.tables.order_keys
+        return _Statements(
+            head=sa.select(c.order_key, c.order_seq, c.received_at, c.status).where(*this),
+            lock=sa.select(k.last_seq).where(*resource).with_for_update(),
+            check=check,
+            row=sa.select(self.t).where(*this),
+            raise_last=keys.update().where(*resource).values(updated_at=now, last_seq=seq, last_id=eid),
+            touch=keys.update().where(*resource).values(updated_at=now),
+            next=(  # the first pending one, unless one of the resource is processing under a live lease
+                sa.select(c.id)
+                .where(c.endpoint == ep, c.order_key == key, c.status == _PENDING, c.id != eid, ~held)
+                .order_by(c.order_seq, c.received_at, c.id)
+                .limit(1)
+            ),
+        )
+
     # -- in the transaction -----------------------------------------------------------------------
 
     def _claim_ordered(
         self, conn: sa.Connection, endpoint: str, event_id: str, now: float, lease: float, owner: str | None
     ) -> tuple[bool, EventRecord | None]:
         """(False, None) for an unordered event (the caller claims it plainly); else (True, the claim or None)."""
-        c = self.t.c
-        key = (c.endpoint == endpoint, c.id == event_id)
-        head = conn.execute(sa.select(c.order_key, c.order_seq, c.received_at, c.status).where(*key)).first()
+        q = self._ord
+        head = conn.execute(q.head, {"o_ep": endpoint, "o_id": event_id}).first()
         if head is None:
             return True, None
         if head.order_key is None:
@@ -141,36 +192,23 @@ class SQLOrdering:
         if head.status in (Status.DONE.value, Status.DEAD.value, Status.STALE.value):
             return True, None  # not claimable: no need to lock its resource
         last_seq = self._lock_key(conn, endpoint, head.order_key, now)
-        check = sa.select(c.id).where(
-            blocking(
-                c,
-                endpoint,
-                head.order_key,
-                event_id,
-                sa.literal(head.order_seq, sa.Double()),
-                sa.literal(head.received_at, sa.Double()),
-                now,
-            )
-        )
-        check = check.limit(1)
-        if self.dialect in ("mysql", "mariadb"):  # the resource's index, as in _due_in_order
-            check = check.with_for_update(read=True)
-            check = check.with_hint(self.t, f"FORCE INDEX ({self.tables.prefix}ix_order)", dialect_name=self.dialect)
-        if conn.execute(check).first() is not None:
+        params = {"o_ep": endpoint, "o_key": head.order_key, "o_id": event_id, "o_seq": head.order_seq,
+                  "o_recv": head.received_at, "o_now": now}  # fmt: skip
+        if conn.execute(q.check, params).first() is not None:
             return True, None
         params = {"k_endpoint": endpoint, "k_id": event_id, "k_now": now, "k_lease_until": now + lease,
                   "k_owner": owner}  # fmt: skip
         if not conn.execute(self._claim_stmt, params).rowcount:
             return True, None
-        row = conn.execute(sa.select(self.t).where(*key)).one()
+        row = conn.execute(q.row, {"o_ep": endpoint, "o_id": event_id}).one()
         got = record_from_row(row._mapping)
         got.stale = last_seq is not None and got.order_seq is not None and got.order_seq < last_seq
         return True, got
 
     def _settle_ordered(self, conn: sa.Connection, settle: Settle, advance: bool) -> str | None:
         endpoint, event_id, status, now, retry_at, error = settle
-        c = self.t.c
-        head = conn.execute(sa.select(c.order_key, c.order_seq).where(c.endpoint == endpoint, c.id == event_id)).first()
+        q = self._ord
+        head = conn.execute(q.head, {"o_ep": endpoint, "o_id": event_id}).first()
         if head is None:
             return None
         resource: str | None = head.order_key
@@ -186,15 +224,17 @@ class SQLOrdering:
             return None
         if advance:
             self._advance(conn, endpoint, resource, event_id, head.order_seq, last_seq, now)
-        return self._next(conn, endpoint, resource, event_id, now)
+        found: str | None = conn.execute(q.next, {"o_ep": endpoint, "o_key": resource, "o_id": event_id,
+                                                  "o_now": now}).scalar()  # fmt: skip
+        return found
 
     def _lock_key(self, conn: sa.Connection, endpoint: str, key: str, now: float) -> float | None:
         """Create the resource's row if it is missing, lock it, and return its ``last_seq``."""
-        k = self.tables.order_keys
-        stmt = sa.select(k.c.last_seq).where(k.c.endpoint == endpoint, k.c.key == key).with_for_update()
-        found = conn.execute(stmt).first()  # the usual case: the resource's row exists (one statement)
+        lock, where = self._ord.lock, {"o_ep": endpoint, "o_key": key}
+        found = conn.execute(lock, where).first()  # the usual case: the resource's row exists (one statement)
         if found is not None:
             return None if found.last_seq is None else float(found.last_seq)
+        k = self.tables.order_keys
         row = {"endpoint": endpoint, "key": key, "last_seq": None, "last_id": None, "updated_at": now}
         if self.dialect == "postgresql":
             conn.execute(postgresql.insert(k).on_conflict_do_nothing(), row)
@@ -203,7 +243,7 @@ class SQLOrdering:
         else:  # a no-op update when it exists (not INSERT IGNORE, which would also swallow other errors)
             ins = mysql.insert(k)
             conn.execute(ins.on_duplicate_key_update(updated_at=k.c.updated_at), row)
-        last = conn.execute(stmt).scalar()  # created here, or by a concurrent claimer we waited for
+        last = conn.execute(lock, where).scalar()  # created here, or by a concurrent claimer we waited for
         return None if last is None else float(last)
 
     def _advance(
@@ -220,28 +260,11 @@ class SQLOrdering:
 
         The maximum is taken here, from the value read under the lock, not in the UPDATE: MariaDB
         evaluates SET assignments left to right, so a ``last_id`` condition would see the new ``last_seq``."""
-        k = self.tables.order_keys
-        values: dict[str, Any] = {"updated_at": now}
+        params = {"o_ep": endpoint, "o_key": key, "o_now": now}
         if seq is not None and (last_seq is None or seq > last_seq):
-            values.update(last_seq=seq, last_id=event_id)
-        conn.execute(k.update().where(k.c.endpoint == endpoint, k.c.key == key).values(values))
-
-    def _next(self, conn: sa.Connection, endpoint: str, key: str, event_id: str, now: float) -> str | None:
-        """The first pending event of the resource in order, unless one of it is processing under a live lease."""
-        c = self.t.c
-        mine = (c.endpoint == endpoint, c.order_key == key)
-        o = self.t.alias("live")
-        live = sa.exists().where(
-            o.c.endpoint == endpoint, o.c.order_key == key, o.c.status == _PROCESSING, o.c.lease_until > now
-        )
-        first = (  # one statement: the first pending one, unless one of the resource is processing
-            sa.select(c.id)
-            .where(*mine, c.status == _PENDING, c.id != event_id, ~live)
-            .order_by(c.order_seq, c.received_at, c.id)
-            .limit(1)
-        )
-        found: str | None = conn.execute(first).scalar()
-        return found
+            conn.execute(self._ord.raise_last, {**params, "o_seq": seq, "o_id": event_id})
+        else:
+            conn.execute(self._ord.touch, params)
 
     def _due_in_order(self, now: float) -> sa.ColumnElement[bool]:
         """What ``due`` adds: an ordered event only when ``claim_ordered`` would not refuse it; unordered
