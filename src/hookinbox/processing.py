@@ -133,25 +133,23 @@ def process_ordered(
     returns ``skipped`` when another event of the resource goes first. A claimed event older than the
     newest handled for its resource is ``stale``: settled so without running its handlers, or run with
     ``event.stale = True`` when the endpoint says ``on_stale = "run"`` or the stale event was
-    replayed (an operator asking for it). Settling names the resource's next pending event
-    (``settle_ordered``), which this flow claims and runs at once: a burst of one resource's events
-    goes through one worker without waiting for a sweep. Returns the first event's outcome.
+    replayed (an operator asking for it). Settling claims the resource's next pending event in the
+    same store call (``settle_ordered_next``), and this flow runs it at once: a burst of one
+    resource's events goes through one worker without waiting for a sweep. Returns the first event's
+    outcome.
     """
     store = rt.store
     lease, owner = rt.settings.lease, rt.owner
     ep = rt.endpoints.get(endpoint)
+    run_stale = ep is not None and ep.ordering is not None and ep.ordering.on_stale == "run"
+    if go_on is not None and not go_on():
+        return "skipped"  # shutting down before it started: it stays pending (due to the next sweeper)
+    record: EventRecord | None = yield from store_call(
+        store, store.claim_ordered, None, endpoint, event_id, rt.clock(), lease, owner
+    )
     first: str | None = None
-    next_id: str | None = event_id
-    while next_id is not None:
-        if go_on is not None and not go_on():
-            break  # shutting down: the next event stays pending (due to the next sweeper)
-        record: EventRecord | None = yield from store_call(
-            store, store.claim_ordered, None, endpoint, next_id, rt.clock(), lease, owner
-        )
-        if record is None:
-            return first or "skipped"
+    while record is not None:
         started = rt.clock()
-        run_stale = ep is not None and ep.ordering is not None and ep.ordering.on_stale == "run"
         replayed = any(a.outcome == "stale" for a in record.history)
         if record.stale and not (run_stale or replayed):
             outcome = "stale"
@@ -164,10 +162,15 @@ def process_ordered(
             if record.stale and outcome == "done":
                 outcome = "stale"
                 settle = (endpoint, record.id, Status.STALE, settle[3], None, _stale_note(record))
-        next_id = yield from store_call(store, store.settle_ordered, None, settle, outcome == "done")
-        _report(rt, record, outcome, settle, started)
+        handled = outcome == "done"
+        current, event = record, None
+        if go_on is None or go_on():  # settle and take the resource's next event in one store call
+            record = yield from store_call(store, store.settle_ordered_next, None, settle, handled, lease, owner)
+        else:  # shutting down: the next one stays pending
+            yield from store_call(store, store.settle_ordered, None, settle, handled)
+            record = None
+        _report(rt, current, outcome, settle, started)
         first = first or outcome
-        event, go_on = None, go_on or (lambda: True)
     return first or "skipped"
 
 

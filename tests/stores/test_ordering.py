@@ -79,6 +79,29 @@ class TestOrderingContract:
         assert done(store, "second", T0 + 6) is None  # nothing left
         assert [store.get("shop", i).status for i in ("first", "second")] == [Status.DONE, Status.DONE]  # type: ignore[union-attr]
 
+    def test_settle_and_claim_the_next_in_one_call(self, store: Store) -> None:
+        store.record(orec("s1", seq=1.0))
+        store.record(orec("s3", seq=3.0))
+        store.record(orec("s2", seq=2.0))
+        assert store.claim_ordered("shop", "s1", T0, LEASE, owner="p1") is not None
+        nxt = store.settle_ordered_next(("shop", "s1", Status.DONE, T0 + 1, None, None), True, LEASE, "p1")
+        assert nxt is not None and (nxt.id, nxt.status, nxt.attempts, nxt.stale) == ("s2", Status.PROCESSING, 1, False)
+        assert store.get("shop", "s2").owner == "p1"  # type: ignore[union-attr]
+        assert store.get("shop", "s1").status is Status.DONE  # type: ignore[union-attr]
+        assert store.claim_ordered("shop", "s3", T0 + 2, LEASE) is None  # s2 holds the resource
+        store.record(orec("s0", seq=0.5, t=T0 + 2))  # late: older than s1, handled already
+        nxt = store.settle_ordered_next(("shop", "s2", Status.DONE, T0 + 3, None, None), True, LEASE, "p1")
+        assert nxt is not None and (nxt.id, nxt.stale) == ("s0", True)  # first in order, and stale
+        nxt = store.settle_ordered_next(("shop", "s0", Status.STALE, T0 + 4, None, None), False, LEASE, "p1")
+        assert nxt is not None and (nxt.id, nxt.stale) == ("s3", False)
+        assert store.settle_ordered_next(("shop", "s3", Status.DONE, T0 + 5, None, None), True, LEASE) is None
+        assert [store.get("shop", i).status for i in ("s0", "s1", "s2", "s3")] == [  # type: ignore[union-attr]
+            Status.STALE, Status.DONE, Status.DONE, Status.DONE
+        ]  # fmt: skip
+        store.record(orec("plain", None))
+        store.claim_ordered("shop", "plain", T0 + 6, LEASE)
+        assert store.settle_ordered_next(("shop", "plain", Status.DONE, T0 + 7, None, None), True, LEASE) is None
+
     def test_keys_and_endpoints_are_independent(self, store: Store) -> None:
         store.record(orec("a1", "obj_a", 1.0))
         store.record(orec("b2", "obj_b", 2.0))

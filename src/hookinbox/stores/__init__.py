@@ -183,6 +183,13 @@ class Store(Protocol):
         :meth:`purge` with ``Status.DONE`` also forgets the ``last_seq`` of keys untouched since ``before``.
         """
 
+    def settle_ordered_next(
+        self, settle: Settle, advance: bool, lease: float, owner: str | None = None
+    ) -> EventRecord | None:
+        """:meth:`settle_ordered`, then :meth:`claim_ordered` of the event it names (at the settlement's
+        ``now``): the next event of the resource, claimed, or None. :class:`StoreBase` does exactly
+        that in two calls; the SQL store in one transaction, under the resource lock it already holds."""
+
     def register_process(self, info: ProcessInfo) -> None:
         """Insert (or replace, by id) a process that claims events."""
 

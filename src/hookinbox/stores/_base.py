@@ -114,6 +114,15 @@ class StoreBase:
     def settle_ordered(self, settle: Settle, advance: bool) -> str | None:
         raise NotImplementedError(f"{type(self).__name__} does not order events by resource (order_by)")
 
+    def settle_ordered_next(
+        self, settle: Settle, advance: bool, lease: float, owner: str | None = None
+    ) -> EventRecord | None:
+        """Settle, then claim the resource's next event (two calls; a store may do both in one)."""
+        next_id = self.settle_ordered(settle, advance)
+        if next_id is None:
+            return None
+        return self.claim_ordered(settle[0], next_id, settle[3], lease, owner)
+
     # -- built on them ----------------------------------------------------------------------------
 
     def complete(self, endpoint: str, event_id: str, now: float) -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
@@ -133,6 +133,15 @@ class SQLOrdering:
         self._setup()
         return self._in_turn(lambda conn: self._settle_ordered(conn, settle, advance))
 
+    def settle_ordered_next(
+        self, settle: Settle, advance: bool, lease: float, owner: str | None = None
+    ) -> EventRecord | None:
+        """Settle, and claim the resource's next event in the same transaction: the resource's row is
+        locked already and the next event was found with the claim's own conditions (first pending, none
+        processing), so neither the lock nor the held-back check is repeated (one commit per event)."""
+        self._setup()
+        return self._in_turn(lambda conn: self._settle_ordered(conn, settle, advance, (lease, owner)))
+
     def _in_turn(self, work: Callable[[sa.Connection], T]) -> T:
         """``work`` in one transaction, taking SQLite's writer turn first (see the module docstring)."""
         if self._turn is None:
@@ -205,7 +214,18 @@ class SQLOrdering:
         got.stale = last_seq is not None and got.order_seq is not None and got.order_seq < last_seq
         return True, got
 
-    def _settle_ordered(self, conn: sa.Connection, settle: Settle, advance: bool) -> str | None:
+    @overload
+    def _settle_ordered(self, conn: sa.Connection, settle: Settle, advance: bool) -> str | None: ...
+
+    @overload
+    def _settle_ordered(
+        self, conn: sa.Connection, settle: Settle, advance: bool, then: tuple[float, str | None]
+    ) -> EventRecord | None: ...
+
+    def _settle_ordered(
+        self, conn: sa.Connection, settle: Settle, advance: bool, then: tuple[float, str | None] | None = None
+    ) -> str | EventRecord | None:
+        """Settle; the id of the resource's next event, or with ``then = (lease, owner)`` that event claimed."""
         endpoint, event_id, status, now, retry_at, error = settle
         q = self._ord
         head = conn.execute(q.head, {"o_ep": endpoint, "o_id": event_id}).first()
@@ -224,9 +244,20 @@ class SQLOrdering:
             return None
         if advance:
             self._advance(conn, endpoint, resource, event_id, head.order_seq, last_seq, now)
+            if head.order_seq is not None and (last_seq is None or head.order_seq > last_seq):
+                last_seq = head.order_seq
         found: str | None = conn.execute(q.next, {"o_ep": endpoint, "o_key": resource, "o_id": event_id,
                                                   "o_now": now}).scalar()  # fmt: skip
-        return found
+        if then is None or found is None:
+            return found
+        lease, owner = then
+        params = {"k_endpoint": endpoint, "k_id": found, "k_now": now, "k_lease_until": now + lease,
+                  "k_owner": owner}  # fmt: skip
+        if not conn.execute(self._claim_stmt, params).rowcount:
+            return None
+        got = record_from_row(conn.execute(q.row, {"o_ep": endpoint, "o_id": found}).one()._mapping)
+        got.stale = last_seq is not None and got.order_seq is not None and got.order_seq < last_seq
+        return got
 
     def _lock_key(self, conn: sa.Connection, endpoint: str, key: str, now: float) -> float | None:
         """Create the resource's row if it is missing, lock it, and return its ``last_seq``."""
