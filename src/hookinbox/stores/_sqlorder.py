@@ -90,6 +90,10 @@ class _Statements:
     raise_last: sa.Update
     touch: sa.Update
     next: sa.Select[Any]
+    #: the event's row for its settlement, locked by its primary key (see ``_processing_rows`` in _sqlprocs.py)
+    settle_row: sa.Select[Any]
+    #: the claim returning the claimed row (PostgreSQL, SQLite), else None (claim, then read ``row``)
+    claim_returning: sa.Update | None
 
 
 class SQLOrdering:
@@ -109,8 +113,6 @@ class SQLOrdering:
         def _setup(self) -> None: ...
 
         def _transaction(self, work: Callable[[sa.Connection], T]) -> T: ...
-
-        def _processing_rows(self, conn: sa.Connection, keys: Any) -> dict[tuple[str, str], Any]: ...
 
         def _appended(self, row: Any, now: float, outcome: str, error: str | None, process: str | None) -> str: ...
 
@@ -184,6 +186,10 @@ class SQLOrdering:
                 .order_by(c.order_seq, c.received_at, c.id)
                 .limit(1)
             ),
+            settle_row=sa.select(c.status, c.attempts, c.updated_at, c.owner, c.history).where(*this).with_for_update(),
+            claim_returning=(
+                self._claim_stmt.returning(*self.t.c) if self.dialect in ("postgresql", "sqlite") else None
+            ),
         )
 
     # -- in the transaction -----------------------------------------------------------------------
@@ -205,14 +211,24 @@ class SQLOrdering:
                   "o_recv": head.received_at, "o_now": now}  # fmt: skip
         if conn.execute(q.check, params).first() is not None:
             return True, None
+        got = self._take(conn, endpoint, event_id, now, lease, owner)
+        if got is not None:
+            got.stale = last_seq is not None and got.order_seq is not None and got.order_seq < last_seq
+        return True, got
+
+    def _take(
+        self, conn: sa.Connection, endpoint: str, event_id: str, now: float, lease: float, owner: str | None
+    ) -> EventRecord | None:
+        """Claim one event (the store's claim statement) and return it, or None if it was not claimable."""
+        q = self._ord
         params = {"k_endpoint": endpoint, "k_id": event_id, "k_now": now, "k_lease_until": now + lease,
                   "k_owner": owner}  # fmt: skip
+        if q.claim_returning is not None:
+            row = conn.execute(q.claim_returning, params).first()
+            return None if row is None else record_from_row(row._mapping)
         if not conn.execute(self._claim_stmt, params).rowcount:
-            return True, None
-        row = conn.execute(q.row, {"o_ep": endpoint, "o_id": event_id}).one()
-        got = record_from_row(row._mapping)
-        got.stale = last_seq is not None and got.order_seq is not None and got.order_seq < last_seq
-        return True, got
+            return None
+        return record_from_row(conn.execute(q.row, {"o_ep": endpoint, "o_id": event_id}).one()._mapping)
 
     @overload
     def _settle_ordered(self, conn: sa.Connection, settle: Settle, advance: bool) -> str | None: ...
@@ -233,8 +249,8 @@ class SQLOrdering:
             return None
         resource: str | None = head.order_key
         last_seq = None if resource is None else self._lock_key(conn, endpoint, resource, now)  # key row first
-        row = self._processing_rows(conn, [(endpoint, event_id)]).get((endpoint, event_id))
-        if row is None:
+        row = conn.execute(q.settle_row, {"o_ep": endpoint, "o_id": event_id}).first()
+        if row is None or row.status != _PROCESSING:
             return None
         params = {"k_endpoint": endpoint, "k_id": event_id, "k_status": status.value, "k_now": now,
                   "k_retry": retry_at, "k_error": error,
@@ -250,13 +266,9 @@ class SQLOrdering:
                                                   "o_now": now}).scalar()  # fmt: skip
         if then is None or found is None:
             return found
-        lease, owner = then
-        params = {"k_endpoint": endpoint, "k_id": found, "k_now": now, "k_lease_until": now + lease,
-                  "k_owner": owner}  # fmt: skip
-        if not conn.execute(self._claim_stmt, params).rowcount:
-            return None
-        got = record_from_row(conn.execute(q.row, {"o_ep": endpoint, "o_id": found}).one()._mapping)
-        got.stale = last_seq is not None and got.order_seq is not None and got.order_seq < last_seq
+        got = self._take(conn, endpoint, found, now, *then)
+        if got is not None:
+            got.stale = last_seq is not None and got.order_seq is not None and got.order_seq < last_seq
         return got
 
     def _lock_key(self, conn: sa.Connection, endpoint: str, key: str, now: float) -> float | None:
