@@ -147,11 +147,25 @@ class MemoryStore(StoreBase):
     def claim(
         self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None = None
     ) -> EventRecord | None:
+        return self._claim(endpoint, event_id, now, lease, owner, ordered=False)
+
+    def _claim(
+        self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None, *, ordered: bool
+    ) -> EventRecord | None:
+        """:meth:`claim`, or with ``ordered`` :meth:`claim_ordered` (held back by its resource, stale)."""
         with self._lock:
             rec = self._open.get((endpoint, event_id))
             if rec is None or not _claimable(rec, now):
                 return None
-            return self._take(rec, now, lease, owner)
+            if not ordered or rec.order_key is None:
+                return self._take(rec, now, lease, owner)
+            if self._held_back(rec, now):
+                return None
+            out = self._take(rec, now, lease, owner)
+            state = self._keys.get((endpoint, rec.order_key))
+            last = None if state is None else state[0]
+            out.stale = last is not None and rec.order_seq is not None and rec.order_seq < last
+            return out
 
     def _take(self, rec: EventRecord, now: float, lease: float, owner: str | None) -> EventRecord:
         rec.status = _ST_PROCESSING
@@ -182,19 +196,7 @@ class MemoryStore(StoreBase):
     def claim_ordered(
         self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None = None
     ) -> EventRecord | None:
-        with self._lock:
-            rec = self._open.get((endpoint, event_id))
-            if rec is None or not _claimable(rec, now):
-                return None
-            if rec.order_key is None:
-                return self._take(rec, now, lease, owner)
-            if self._held_back(rec, now):
-                return None
-            out = self._take(rec, now, lease, owner)
-            state = self._keys.get((endpoint, rec.order_key))
-            last = None if state is None else state[0]
-            out.stale = last is not None and rec.order_seq is not None and rec.order_seq < last
-            return out
+        return self._claim(endpoint, event_id, now, lease, owner, ordered=True)
 
     def settle_ordered(self, settle: Settle, advance: bool) -> str | None:
         endpoint, event_id, status, now, retry_at, error = settle
