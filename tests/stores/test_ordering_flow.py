@@ -231,3 +231,41 @@ def test_order_by_needs_a_time_when_the_envelope_has_none() -> None:
     raw["endpoints"]["x"]["order_seq"] = "header:X-Shop-Triggered-At"
     ordering = Settings.from_dict(raw, env={}).endpoints["x"].ordering
     assert ordering is not None and (ordering.key, ordering.seq) == ("data.id", "header:x-shop-triggered-at")
+
+
+def test_async_handlers_on_the_loop_in_order(make_inbox: Any) -> None:
+    """``async def`` handlers through the asyncio executor (ASGI's path): one resource's burst and a late,
+    older event: handled in order, each once, the late one stale and not run."""
+    import asyncio
+
+    from tests.toolkit import await_for
+
+    inbox = make_inbox()
+    seen: list[tuple[str, bool]] = []
+    running: set[str] = set()
+    overlaps: list[str] = []
+
+    @inbox.on("*", endpoint="stripe")
+    async def apply(event: Event) -> None:
+        key = event.data["id"]
+        if key in running:
+            overlaps.append(event.id)
+        running.add(key)
+        await asyncio.sleep(0.005)
+        running.discard(key)
+        seen.append((event.id, event.stale))
+
+    ep = inbox.settings.endpoints["stripe"]
+
+    async def main() -> None:
+        for n in range(8):
+            d = signed_delivery("stripe", payload(f"evt_{n}", "cus_1", 1700000010 + n), inbox=inbox)
+            assert (await inbox.areceive(ep, d.headers, d.body)).status == 200
+        await await_for(lambda: len(seen) == 8, what="8 handled")
+        d = signed_delivery("stripe", payload("evt_late", "cus_1", 1700000001), inbox=inbox)
+        assert (await inbox.areceive(ep, d.headers, d.body)).status == 200
+        await await_for(lambda: status(inbox, "evt_late") is Status.STALE, what="the late event stale")
+        await inbox.ashutdown()
+
+    asyncio.run(main())
+    assert seen == [(f"evt_{n}", False) for n in range(8)] and overlaps == []
