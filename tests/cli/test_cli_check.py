@@ -177,3 +177,16 @@ def test_check_imports_a_secret_resolver(tmp_path: Path) -> None:
     assert done.stderr.splitlines()[0].startswith(
         "error: secret resolver: endpoints.shop.secret_resolver: cannot import 'nowhere' for secret resolver"
     )
+
+
+def test_check_names_an_endpoints_ordering(tmp_path: Path) -> None:
+    """An endpoint ordered by resource says by what and in which order (docs/ordering.md)."""
+    conf = write_settings(tmp_path)
+    conf.write_text(
+        conf.read_text()
+        + '[endpoints.stripe]\npath = "/stripe"\npreset = "stripe"\nsecret = "whsec_check_ordering"\n'
+        + 'order_by = "data.object.id"\n'
+    )
+    done = run_cli("check", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "      stripe: POST /stripe (preset stripe; ordered by data.object.id, in created order)" in done.stdout

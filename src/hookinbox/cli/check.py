@@ -41,7 +41,8 @@ def run(ctx: Context) -> int:
     echo(f"ok: settings {s.source}: {plural(len(s.endpoints), 'endpoint')}")
     for ep in s.endpoints.values():
         preset = f"preset {ep.preset.name}" if ep.preset else "custom verify"
-        echo(f"      {ep.name}: POST {ep.path} ({preset})")
+        ordered = f"; ordered by {ep.ordering.key}, in {ep.ordering.seq} order" if ep.ordering else ""
+        echo(f"      {ep.name}: POST {ep.path} ({preset}{ordered})")
     for note in s.notes:
         echo(f"warning: {note}")
     problems = 0
