@@ -112,7 +112,7 @@ def test_rq_executor_enqueues_the_event_key_only(redis_url: str, namespace: str)
 
 APP = textwrap.dedent(
     """
-    import json, os
+    import json, os, time
     import redis
     from hookinbox import Inbox
     from hookinbox.asgi import WebhookMiddleware
@@ -123,11 +123,19 @@ APP = textwrap.dedent(
     inbox = Inbox.from_settings(settings(
         cfg["store"], store_options=cfg["store_options"], executor=cfg["executor"],
         executor_options=cfg["executor_options"], sweep_interval="100ms", recover_after="30s",
+        endpoint=cfg.get("endpoint"),
     ))
     r = redis.Redis.from_url(cfg["redis"])
 
     @inbox.on("*")
     def handle(event):
+        if "rid" in event.data:  # ordered by resource: note the order, and any overlap within a resource
+            rid = event.data["rid"]
+            if not r.set(ns + ":lock:" + rid, event.id, nx=True):
+                r.rpush(ns + ":overlap", event.id)
+            r.rpush(ns + ":order:" + rid, event.data["seq"])
+            time.sleep(0.005)
+            r.delete(ns + ":lock:" + rid)
         r.hincrby(ns + ":calls", event.id, 1)
         if event.type == "order.flaky" and event.attempt == 1:
             raise RuntimeError("first attempt fails")
@@ -364,3 +372,77 @@ def test_replay_from_a_script_with_the_rq_executor_enqueues_the_event(
     finally:
         rq.Queue(namespace, connection=ib.sync_executor().queue.connection).delete(delete_jobs=True)  # type: ignore[attr-defined]
         ib.close()
+
+
+def test_two_rq_workers_handle_each_resource_in_order(
+    request: pytest.FixtureRequest,
+    shared_store: tuple[str, dict[str, Any]],
+    namespace: str,
+    processes: Processes,
+    tmp_path: Path,
+) -> None:
+    """Ordering by resource with a remote executor: 40 events of two resources delivered shuffled to a web
+    process while no worker runs, then two RQ workers: each resource's events run one at a time, all in
+    order (the backlog was complete before anything ran: none stale)."""
+    import redis
+    import rq
+
+    store_url, store_options = shared_store
+    redis_url = request.getfixturevalue("redis_url")
+    (tmp_path / "hookapp.py").write_text(APP)
+    cfg = {
+        "ns": namespace,
+        "store": store_url,
+        "store_options": store_options,
+        "executor": "rq",
+        "executor_options": {"redis": redis_url, "queue": namespace},
+        "redis": redis_url,
+        "endpoint": {"order_by": "data.rid", "order_seq": "data.seq"},
+    }
+    env = {
+        **os.environ,
+        "E2E": json.dumps(cfg),
+        "HOOKINBOX_INBOX": "hookapp:inbox",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), SRC, HERE, ROOT]),
+    }
+    port = free_port()
+    wait_listening(
+        port,
+        processes.start([sys.executable, "-m", "uvicorn", "hookapp:app", "--port", str(port)], env, tmp_path),
+        processes,
+    )
+    r = redis.Redis.from_url(redis_url)
+    worker_cmd = [
+        sys.executable,
+        "-c",
+        "import redis; from hookinbox.executors.rq import Worker; "
+        f"Worker([{namespace!r}], connection=redis.Redis.from_url({redis_url!r})).work()",
+    ]
+    try:
+        events = [(rid, seq) for rid in ("res_a", "res_b") for seq in range(20)]
+        random.Random(18).shuffle(events)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            for rid, seq in events:
+                body, headers = delivery(f"{namespace}-{rid}-{seq}", rid=rid, seq=seq)
+                assert client.post(PATH, content=body, headers=headers).status_code == 200
+        workers = [processes.start(worker_cmd, env, tmp_path) for _ in range(2)]
+        wait_for(
+            lambda: (
+                any(worker_alive(w, processes) for w in workers)
+                or r.llen(f"{namespace}:order:res_a") + r.llen(f"{namespace}:order:res_b") >= 40
+            ),
+            60,
+            "40 events handled",
+        )
+        assert r.lrange(f"{namespace}:overlap", 0, -1) == []
+        for rid in ("res_a", "res_b"):
+            assert [int(x) for x in r.lrange(f"{namespace}:order:{rid}", 0, -1)] == list(range(20)), rid
+        ib = Inbox.from_settings(settings(store_url, store_options=store_options))
+        wait_for(lambda: ib.store.stats().get("generic") == {Status.DONE.value: 40}, 10, "40 done")
+        ib.close()
+    finally:
+        print(processes.stop())
+        keys = [f"{namespace}:{k}" for k in ("overlap", "order:res_a", "order:res_b", "lock:res_a", "lock:res_b")]
+        r.delete(*keys, f"{namespace}:handled", f"{namespace}:calls", f"{namespace}:pid")
+        rq.Queue(namespace, connection=r).delete(delete_jobs=True)
+        r.close()
