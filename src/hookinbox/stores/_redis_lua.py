@@ -311,17 +311,31 @@ return string.sub(first[1], 18)
 """
 )
 
-# ARGV: prefix, now, how many at most, members... The members that claim_ordered would not refuse
-# now: unordered ones, and ordered ones that pass (a) and (b). Used by due() on its candidates.
-DUE_FILTER = (
+# KEYS: one due index (pending or wait); ARGV: prefix, now, limit, highest score, offset.
+# Reads the index from `offset` in chunks, up to `limit` members due (score <= highest) that a claim
+# would take: an ordered event that claim_ordered would refuse ((a) or (b)) is left out, so a backlog
+# of a busy resource's events never fills a sweep's page. At most 20 chunks per call (a long scan
+# never blocks Redis for long): {next offset, or -1 when the index is exhausted, member...}.
+DUE = (
     _ORDER
     + """
-local out, need = {}, tonumber(ARGV[3])
-for i = 4, #ARGV do
-  if #out >= need then break end
-  local o = order_of(ARGV[i])
-  if not o or not (held(o.km, o.id, ARGV[2]) or behind(o)) then out[#out + 1] = ARGV[i] end
+local out, limit, offset = {-1}, tonumber(ARGV[3]), tonumber(ARGV[5])
+for _ = 1, 20 do
+  local chunk = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[4], 'LIMIT', offset, 500)
+  for i, m in ipairs(chunk) do
+    local o = order_of(m)
+    if not o or not (held(o.km, o.id, ARGV[2]) or behind(o)) then
+      out[#out + 1] = m
+      if #out - 1 >= limit then
+        out[1] = offset + i
+        return out
+      end
+    end
+  end
+  if #chunk < 500 then return out end
+  offset = offset + #chunk
 end
+out[1] = offset
 return out
 """
 )

@@ -95,7 +95,7 @@ _NO_BODY = ("endpoint", "id", "type", "status", "received_at", "updated_at", "at
             "lease_until", "timestamp", "last_error", "handlers_done", "headers", "owner", "order_key",
             "order_seq")  # fmt: skip
 _SCRIPTS = ("RECORD_MANY", "CLAIM_MANY", "SETTLE_MANY", "HANDLER_DONE", "REPLAY", "DISCARD", "PURGE", "DROP_BODIES",
-            "HEARTBEAT", "RELEASE", "CLAIM_ORDERED", "SETTLE_ORDERED", "DUE_FILTER", "PURGE_KEYS")  # fmt: skip
+            "HEARTBEAT", "RELEASE", "CLAIM_ORDERED", "SETTLE_ORDERED", "DUE", "PURGE_KEYS")  # fmt: skip
 _OPTIONS = ("prefix", "dedup_ttl", "connect_timeout", "socket_timeout", "max_connections", "client_options",
             "request_timeout", "max_batch")  # fmt: skip
 
@@ -190,22 +190,25 @@ class RedisStore(BatchedProcessing):
         return [claimed(one) for one in flat]
 
     def due(self, now: float, recover_after: float, limit: int) -> list[tuple[str, str]]:
-        """Pending events first, then failed and expired ones; each page of candidates goes through
-        ``DUE_FILTER``, which drops the ordered events that :meth:`claim_ordered` would refuse, so a
-        backlog of blocked events of one resource never fills the page (the scan goes on past them)."""
-        found: list[bytes] = []
-        for index, hi in ((self.k_pending, now - recover_after), (self.k_wait, now)):
-            offset = 0
-            while len(found) < limit:
-                need = limit - len(found)
-                chunk = self.client.zrangebyscore(
-                    index, "-inf", repr(hi), start=offset, num=min(_CHUNK, max(need, 100))
-                )
-                if not chunk:
-                    break
-                offset += len(chunk)
-                found.extend(self._scripts["DUE_FILTER"](args=[self.prefix, repr(now), need, *chunk]))
-        return [split_member(m) for m in found[:limit]]
+        """Pending events first, then failed and expired ones, through the ``DUE`` script: both indexes
+        in one pipelined round trip, the ordered events that :meth:`claim_ordered` would refuse left out
+        (a backlog of a busy resource never fills the page; a long one is read on in further calls)."""
+        his = {self.k_pending: repr(now - recover_after), self.k_wait: repr(now)}
+        offsets: dict[str, int] = dict.fromkeys(his, 0)
+        found: dict[str, list[bytes]] = {index: [] for index in his}
+        while offsets and sum(len(f) for f in found.values()) < limit:
+            need = limit - sum(len(f) for f in found.values())
+            pipe = self.client.pipeline(transaction=False)
+            for index, offset in offsets.items():
+                args: list[str | int] = [self.prefix, repr(now), need, his[index], offset]
+                self._scripts["DUE"](keys=[index], args=args, client=pipe)
+            for index, (nxt, *members) in zip(list(offsets), pipe.execute(), strict=True):
+                found[index].extend(members)
+                if int(nxt) < 0:
+                    del offsets[index]
+                else:
+                    offsets[index] = int(nxt)
+        return [split_member(m) for m in [*found[self.k_pending], *found[self.k_wait]][:limit]]
 
     def claim_ordered(
         self, endpoint: str, event_id: str, now: float, lease: float, owner: str | None = None
