@@ -72,11 +72,13 @@ def blocking(
         c.endpoint == endpoint,
         c.order_key == key,
         c.id != event_id,
-        sa.or_(
-            sa.and_(c.status == _PROCESSING, c.lease_until > now),
-            sa.and_(c.status == _PENDING, before(c, seq, received_at, event_id)),
-        ),
+        sa.or_(holds(c, now), sa.and_(c.status == _PENDING, before(c, seq, received_at, event_id))),
     )
+
+
+def holds(c: Any, now: Any) -> sa.ColumnElement[bool]:
+    """The event of columns ``c`` holds its resource: processing under a lease that has not ended."""
+    return sa.and_(c.status == _PROCESSING, c.lease_until > now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,9 +170,7 @@ class SQLOrdering:
             check = check.with_for_update(read=True)
             check = check.with_hint(self.t, f"FORCE INDEX ({self.tables.prefix}ix_order)", dialect_name=self.dialect)
         live = self.t.alias("live")
-        held = sa.exists().where(
-            live.c.endpoint == ep, live.c.order_key == key, live.c.status == _PROCESSING, live.c.lease_until > now
-        )
+        held = sa.exists().where(live.c.endpoint == ep, live.c.order_key == key, holds(live.c, now))
         resource = (k.endpoint == ep, k.key == key)
         keys = self.tables.order_keys
         return _Statements(

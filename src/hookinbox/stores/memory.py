@@ -187,7 +187,7 @@ class MemoryStore(StoreBase):
         """True if another event of ``rec``'s key holds it (processing, live lease) or comes first (pending)."""
         place = _place(rec)
         for other in self._siblings(rec):
-            if other.status is _ST_PROCESSING and other.lease_until is not None and other.lease_until > now:
+            if _holds(other, now):
                 return True
             if other.status is _ST_PENDING and _place(other) < place:
                 return True
@@ -214,7 +214,7 @@ class MemoryStore(StoreBase):
                 state[2] = now
             first: EventRecord | None = None
             for other in self._siblings(rec):
-                if other.status is _ST_PROCESSING and other.lease_until is not None and other.lease_until > now:
+                if _holds(other, now):
                     return None
                 if other.status is _ST_PENDING and (first is None or _place(other) < _place(first)):
                     first = other
@@ -570,6 +570,11 @@ def _copy(entry: _Entry, *, share_headers: bool = False) -> EventRecord:
     new.handlers_done = list(entry.handlers_done)
     new.history = list(entry.history)
     return new
+
+
+def _holds(rec: EventRecord, now: float) -> bool:
+    """``rec`` holds its resource: processing under a lease that has not ended."""
+    return rec.status is _ST_PROCESSING and rec.lease_until is not None and rec.lease_until > now
 
 
 def _place(rec: EventRecord) -> tuple[float, float, str]:
